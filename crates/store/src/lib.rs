@@ -29,6 +29,7 @@ use std::fmt;
 
 pub use ops::{
     BatchState, Chunk, ChunkOutcome, IngestIssue, NewBatch, Severity, StoreCounts, StoredRecord,
+    Upsert,
 };
 
 use thiserror::Error;

@@ -74,6 +74,14 @@ fn finish<T>(conn: &mut dyn Conn, outcome: Result<T>) -> Result<T> {
     }
 }
 
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
 /// How serious an ingest issue is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -229,8 +237,19 @@ where
 }
 
 impl Store {
-    /// Adds an organisation, or updates its name and type if it exists.
-    pub fn upsert_organisation(&mut self, org: &Organisation) -> Result<()> {
+    /// Adds an organisation, or updates its name and type if it exists; says which happened.
+    pub fn upsert_organisation(&mut self, org: &Organisation) -> Result<Upsert> {
+        let existing = self.conn.query_opt(
+            "SELECT name, agency_type FROM organisations WHERE code = $1",
+            &[org.code.as_str().into()],
+        )?;
+        let outcome = match existing {
+            None => Upsert::Inserted,
+            Some(row) if row.text(0)? == org.name && row.text(1)? == org.agency_type.as_str() => {
+                return Ok(Upsert::Unchanged);
+            }
+            Some(_) => Upsert::Updated,
+        };
         self.conn.execute(
             "INSERT INTO organisations (code, name, agency_type) VALUES ($1, $2, $3)
              ON CONFLICT (code) DO UPDATE SET name = excluded.name, agency_type = excluded.agency_type",
@@ -240,7 +259,7 @@ impl Store {
                 org.agency_type.as_str().into(),
             ],
         )?;
-        Ok(())
+        Ok(outcome)
     }
 
     /// All organisations, by code.

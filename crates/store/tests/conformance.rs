@@ -18,6 +18,7 @@ use store::{Chunk, IngestIssue, NewBatch, Severity, Store};
 /// A store under test plus a way to run raw SQL beside it (to inject faults).
 struct Harness {
     store: Store,
+    url: String,
     raw: Box<dyn FnMut(&str)>,
     kind: &'static str,
     _guard: Option<SchemaGuard>,
@@ -40,10 +41,12 @@ impl Drop for SchemaGuard {
 fn sqlite() -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kith.db");
-    let store = Store::open(&format!("sqlite:{}", path.display())).unwrap();
+    let url = format!("sqlite:{}", path.display());
+    let store = Store::open(&url).unwrap();
     let raw_path = path.clone();
     Harness {
         store,
+        url,
         raw: Box::new(move |sql| {
             let conn = rusqlite::Connection::open(&raw_path).unwrap();
             conn.execute_batch(sql).unwrap();
@@ -71,11 +74,13 @@ fn postgres() -> Option<Harness> {
         COUNTER.fetch_add(1, Ordering::SeqCst)
     );
     let separator = if url.contains('?') { '&' } else { '?' };
-    let store = Store::open(&format!("{url}{separator}schema={schema}")).unwrap();
+    let store_url = format!("{url}{separator}schema={schema}");
+    let store = Store::open(&store_url).unwrap();
     let raw_url = url.clone();
     let raw_schema = schema.clone();
     Some(Harness {
         store,
+        url: store_url,
         raw: Box::new(move |sql| {
             let mut client = postgres::Client::connect(&raw_url, postgres::NoTls).unwrap();
             client
@@ -176,26 +181,35 @@ fn records_chunk(records: Vec<PersonRecord>) -> Chunk {
 }
 
 fn migrations_are_idempotent(h: &mut Harness) {
-    // A second open of the same database must find the schema current and change nothing.
-    let counts = h.store.counts().unwrap();
-    assert_eq!(counts.source_records, 0, "{}", h.kind);
-    h.store
-        .upsert_organisation(&Organisation {
-            code: "CSC_E08000035".into(),
-            name: "Leeds Children's Services".into(),
-            agency_type: AgencyType::SocialCare,
-        })
-        .unwrap();
-    h.store
-        .upsert_organisation(&Organisation {
-            code: "CSC_E08000035".into(),
-            name: "Leeds City Council Children and Families".into(),
-            agency_type: AgencyType::SocialCare,
-        })
-        .unwrap();
-    let orgs = h.store.organisations().unwrap();
-    assert_eq!(orgs.len(), 1);
-    assert_eq!(orgs[0].name, "Leeds City Council Children and Families");
+    let first = Organisation {
+        code: "CSC_E08000035".into(),
+        name: "Leeds Children's Services".into(),
+        agency_type: AgencyType::SocialCare,
+    };
+    assert_eq!(
+        h.store.upsert_organisation(&first).unwrap(),
+        store::Upsert::Inserted
+    );
+    let renamed = Organisation {
+        name: "Leeds City Council Children and Families".into(),
+        ..first
+    };
+    assert_eq!(
+        h.store.upsert_organisation(&renamed).unwrap(),
+        store::Upsert::Updated
+    );
+    assert_eq!(
+        h.store.upsert_organisation(&renamed).unwrap(),
+        store::Upsert::Unchanged
+    );
+    // Opening the same database again finds the schema current and keeps the data.
+    let mut reopened = Store::open(&h.url).unwrap();
+    assert_eq!(
+        reopened.organisations().unwrap(),
+        vec![renamed],
+        "{}",
+        h.kind
+    );
 }
 
 fn records_round_trip_with_identifiers(h: &mut Harness) {

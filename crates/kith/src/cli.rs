@@ -1,0 +1,152 @@
+//! Command-line arguments: what each subcommand accepts, with examples in `--help`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Kith links children's records across health, social care, schools, police and housing into
+/// one consistent child identifier, and shares them only as agreements, law and consent allow.
+#[derive(Debug, Parser)]
+#[command(name = "kith", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load agency extracts (CSV or NDJSON) into the store, quarantining bad rows.
+    Ingest(IngestArgs),
+    /// Generate a synthetic multi-agency population with ground truth.
+    Synth(SynthArgs),
+    /// Generate a small synthetic population, ingest it and show what Kith holds.
+    Demo(DemoArgs),
+    /// Show what the store holds: organisations, records, entries and ingest batches.
+    Status(StatusArgs),
+    /// List the rows an ingest batch quarantined or warned about.
+    Quarantine(QuarantineArgs),
+}
+
+/// Where the store lives.
+#[derive(Debug, Args, Clone)]
+pub struct DbArgs {
+    /// Store URL: `sqlite:PATH` (embedded, the default) or `postgres://user@host:port/db`
+    /// (optionally `?schema=NAME`).
+    #[arg(long, env = "KITH_DB", default_value = "sqlite:kith-data/kith.db")]
+    pub db: String,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Canonical columns (person records):
+  source, record_id (required), given_name, middle_names, family_name, previous_names (`;`-separated),
+  date_of_birth, sex, address, town, postcode, uprn, nhs_number, nhs_number_status, upn,
+  former_upns (`;`-separated), pnc_id
+Entries files have entry_id, record_id, entry_type, occurred_on, ended_on, category, sensitivity,
+summary; relationship files have record_id, related_record_id, relationship, start_date, end_date;
+organisation files have code, name, agency_type. The kind is told from the header.
+
+Dates: DD/MM/YYYY, D/M/YY, DD-MM-YYYY, DD.MM.YYYY, YYYY-MM-DD, 14-Mar-2012, 14 March 2012,
+YYYYMMDD; partial MM/YYYY, YYYY; estimated with a leading `~`.
+
+Examples:
+  kith ingest GP_B86001.csv SCH_107123.csv
+  kith ingest --org GP_B86001 --map record_id=PatientID,given_name=Forename,family_name=Surname extract.csv
+  kith ingest --db postgres://kith@127.0.0.1/kith referrals.ndjson")]
+pub struct IngestArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The organisation (ODS-style code) every row comes from. Without it, a `source` column or
+    /// the file name before its first dot (`GP_B86001.entries.csv` → `GP_B86001`) decides.
+    #[arg(long, value_name = "CODE")]
+    pub org: Option<String>,
+    /// The file's own column names for canonical ones, as CANONICAL=COLUMN pairs; repeatable.
+    #[arg(long, value_name = "CANONICAL=COLUMN,…")]
+    pub map: Vec<String>,
+    /// Rows per transaction; a killed run loses at most the chunk in flight and resumes after
+    /// the last committed one.
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub chunk_size: u64,
+    /// Re-apply a file even if identical content was already ingested completely.
+    #[arg(long)]
+    pub force: bool,
+    /// Also write every quarantined row and warning to this CSV file.
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+    /// Extracts to load: `.csv`, or `.ndjson`/`.jsonl`/`.json` with one object per line.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Writes one person extract per organisation (`<ORG>.csv`), plus `<ORG>.entries.csv`,
+`<ORG>.relationships.csv` and `organisations.csv`, all in the ingest format, and the ground truth
+under `truth/` (records.csv: record → true person and hard-case tags; persons.csv;
+relationships.csv). The same seed always gives byte-identical files.
+
+Examples:
+  kith synth --records 100000 --out data/synth
+  kith synth --records 1000000 --seed 7 --rate typo=0.08 --rate twins=0.02 --out /tmp/big")]
+pub struct SynthArgs {
+    /// Approximate number of agency person records to write.
+    #[arg(long, default_value_t = 10_000)]
+    pub records: u64,
+    /// Seed for the generator.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Output directory (created if missing).
+    #[arg(long, default_value = "kith-data/synth")]
+    pub out: PathBuf,
+    /// Override a hard-case rate, NAME=VALUE (repeatable); `kith synth --list-rates` shows them.
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub rate: Vec<String>,
+    /// Print the hard-case rates with their defaults and exit.
+    #[arg(long)]
+    pub list_rates: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  kith demo
+  kith demo --records 20000 --db sqlite:/tmp/kith-demo.db")]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Approximate number of agency person records in the synthetic population.
+    #[arg(long, default_value_t = 5000)]
+    pub records: u64,
+    /// Seed for the generator.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Where the synthetic extracts are written.
+    #[arg(long, default_value = "kith-data/demo")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  kith status
+  kith status --db postgres://kith@127.0.0.1/kith")]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  kith quarantine            # the latest batch
+  kith quarantine --batch 3 --rejected-only")]
+pub struct QuarantineArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The batch to show (default: the latest).
+    #[arg(long)]
+    pub batch: Option<i64>,
+    /// Show only rejected rows, not warnings.
+    #[arg(long)]
+    pub rejected_only: bool,
+}
