@@ -25,6 +25,89 @@ pub enum Command {
     Status(StatusArgs),
     /// List the rows an ingest batch quarantined or warned about.
     Quarantine(QuarantineArgs),
+    /// Link records from CSV files into clusters of the same person (batch, no store).
+    Link(LinkArgs),
+    /// Score a clusters.csv against ground truth: pairwise precision, recall, F1, hard cases.
+    Evaluate(EvaluateArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Input columns (CSV with a header): record_id (required), source (default: the file's stem),
+given_name, middle_names, family_name, date_of_birth, sex, address, town, postcode, nhs_number,
+upn; optional nhs_number_status (only 01 counts as verified; without the column every valid NHS
+number does). Other columns are ignored and listed once on stderr.
+
+Outputs: clusters.csv `source,record_id,cluster_id`, one row per input record, in input order;
+pairs.csv `source_l,record_id_l,source_r,record_id_r,match_weight,match_probability` for every
+pair at or above the threshold. The same inputs and seed give byte-identical files.
+
+Examples:
+  kith link --input gp.csv --input school.csv --out clusters.csv
+  kith link --input people.csv --mode dedupe --threshold 0.99 --pairs pairs.csv --save-model model.json --out clusters.csv
+  kith link --input new.csv --model model.json --map given_name=Forename,family_name=Surname --out clusters.csv
+  kith link --input a.csv --input b.csv --out c.csv --explain GP_B86001:P1=SCH_107123:S9")]
+pub struct LinkArgs {
+    /// Input CSV file (repeatable).
+    #[arg(long = "input", required = true, value_name = "FILE")]
+    pub inputs: Vec<PathBuf>,
+    /// Where to write clusters.csv.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// dedupe: within sources; link: only across sources; link-and-dedupe: both.
+    #[arg(long, default_value = "link-and-dedupe", value_parser = ["dedupe", "link", "link-and-dedupe"])]
+    pub mode: String,
+    /// The file's own column names for canonical ones, NAME=COLUMN pairs; repeatable.
+    #[arg(long, value_name = "NAME=COLUMN,…")]
+    pub map: Vec<String>,
+    /// Match probability at or above which a pair is linked.
+    #[arg(long, default_value_t = 0.95)]
+    pub threshold: f64,
+    /// Also write the linked pairs with their weights and probabilities.
+    #[arg(long, value_name = "FILE")]
+    pub pairs: Option<PathBuf>,
+    /// Save the trained model (readable JSON, every m and u per level).
+    #[arg(long, value_name = "FILE")]
+    pub save_model: Option<PathBuf>,
+    /// Reuse a saved model instead of training.
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Seed for sampling during training.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Skip (and report) blocks with more records than this.
+    #[arg(long, default_value_t = 500)]
+    pub max_block: usize,
+    /// Print the score waterfall of a pair, `SOURCE:ID=SOURCE:ID` (repeatable).
+    #[arg(long, value_name = "SOURCE:ID=SOURCE:ID")]
+    pub explain: Vec<String>,
+    /// Print explanations as JSON instead of text.
+    #[arg(long)]
+    pub explain_json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Ground truth is `source,record_id,person_id[,hard_cases]` (as `kith synth` writes to
+truth/records.csv); with --persons (`person_id,household_id,…,date_of_birth,…`) false merges are
+split into twins, other household members and unrelated people.
+
+Examples:
+  kith evaluate --clusters clusters.csv --truth data/synth/truth/records.csv
+  kith evaluate --clusters clusters.csv --truth truth/records.csv --persons truth/persons.csv --json")]
+pub struct EvaluateArgs {
+    /// The clusters.csv to score.
+    #[arg(long, value_name = "FILE")]
+    pub clusters: PathBuf,
+    /// Ground truth: source,record_id,person_id[,hard_cases].
+    #[arg(long, value_name = "FILE")]
+    pub truth: PathBuf,
+    /// True persons with household and date of birth, to classify false merges.
+    #[arg(long, value_name = "FILE")]
+    pub persons: Option<PathBuf>,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where the store lives.

@@ -5,7 +5,9 @@
 
 mod cli;
 mod demo;
+mod evaluate;
 mod ingest_cmd;
+mod link_cmd;
 mod status;
 mod synth_cmd;
 
@@ -27,6 +29,8 @@ fn main() -> std::process::ExitCode {
         cli::Command::Demo(args) => demo::run(&args),
         cli::Command::Status(args) => status::run(&args),
         cli::Command::Quarantine(args) => status::quarantine(&args),
+        cli::Command::Link(args) => link_cmd::run(&args),
+        cli::Command::Evaluate(args) => evaluate::run(&args),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -472,3 +472,166 @@ fn synth_is_deterministic_and_its_output_ingests_cleanly() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains(" 0 quarantined,"), "{}", stdout(&out));
 }
+
+#[test]
+fn link_clusters_synthetic_agencies_deterministically_and_evaluates() {
+    let ws = Workspace::new();
+    let synth = ws.kith(&["synth", "--records", "3000", "--seed", "5", "--out", "data"]);
+    assert!(synth.status.success(), "{}", stderr(&synth));
+    let mut inputs: Vec<String> = std::fs::read_dir(ws.dir.path().join("data"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.ends_with(".csv") && name.matches('.').count() == 1 && name != "organisations.csv"
+        })
+        .map(|p| p.display().to_string())
+        .collect();
+    inputs.sort();
+    let run = |out: &str, pairs: &str| {
+        let mut args = vec!["link".to_string()];
+        for input in &inputs {
+            args.push("--input".into());
+            args.push(input.clone());
+        }
+        args.extend([
+            "--out".into(),
+            out.into(),
+            "--pairs".into(),
+            pairs.into(),
+            "--save-model".into(),
+            format!("{out}.model.json"),
+        ]);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        ws.kith(&refs)
+    };
+    let first = run("c1.csv", "p1.csv");
+    assert!(first.status.success(), "{}", stderr(&first));
+    let summary = stderr(&first);
+    assert!(summary.contains("linked "), "{summary}");
+    assert!(
+        summary.contains("ignored columns: previous_names, uprn, former_upns, pnc_id"),
+        "{summary}"
+    );
+    assert!(summary.contains("phases: read"), "{summary}");
+    assert!(run("c2.csv", "p2.csv").status.success());
+    let read = |name: &str| std::fs::read(ws.dir.path().join(name)).unwrap();
+    assert_eq!(
+        read("c1.csv"),
+        read("c2.csv"),
+        "same inputs and seed, same clusters"
+    );
+    assert_eq!(
+        read("p1.csv"),
+        read("p2.csv"),
+        "same inputs and seed, same pairs"
+    );
+    let clusters = String::from_utf8(read("c1.csv")).unwrap();
+    assert!(clusters.starts_with("source,record_id,cluster_id\n"));
+    let truth = std::fs::read_to_string(ws.dir.path().join("data/truth/records.csv")).unwrap();
+    assert_eq!(
+        clusters.lines().count(),
+        truth.lines().count(),
+        "one row per input record"
+    );
+    let pairs = String::from_utf8(read("p1.csv")).unwrap();
+    assert!(
+        pairs.starts_with(
+            "source_l,record_id_l,source_r,record_id_r,match_weight,match_probability\n"
+        )
+    );
+
+    let eval = ws.kith(&[
+        "evaluate",
+        "--clusters",
+        "c1.csv",
+        "--truth",
+        "data/truth/records.csv",
+        "--persons",
+        "data/truth/persons.csv",
+        "--json",
+    ]);
+    assert!(eval.status.success(), "{}", stderr(&eval));
+    let figures: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+    let f1 = figures["f1"].as_f64().unwrap();
+    let precision = figures["precision"].as_f64().unwrap();
+    assert!(f1 > 0.95, "F1 {f1}");
+    assert!(precision > 0.99, "precision {precision}");
+
+    // The saved model is reused without training.
+    let reuse = ws.kith(&[
+        "link",
+        "--input",
+        &inputs[0],
+        "--model",
+        "c1.csv.model.json",
+        "--out",
+        "c3.csv",
+    ]);
+    assert!(reuse.status.success(), "{}", stderr(&reuse));
+    assert!(
+        !stderr(&reuse).contains("model trained"),
+        "{}",
+        stderr(&reuse)
+    );
+}
+
+#[test]
+fn link_explains_a_pair_and_refuses_bad_input_clearly() {
+    let ws = Workspace::new();
+    let input = ws.file(
+        "gp.csv",
+        "record_id,given_name,family_name,date_of_birth,postcode\n1,Amy,Smith,14/03/2012,LS6 2QT\n2,Amy,Smith,2012-03-14,LS6 2QT\n3,Ben,Jones,01/01/1990,BD1 1AA\n",
+    );
+    let out = ws.kith(&[
+        "link",
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        "c.csv",
+        "--explain",
+        "gp:1=gp:2",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("gp:1 ↔ gp:2"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("date_of_birth  exact"),
+        "{}",
+        stdout(&out)
+    );
+
+    let bad = ws.file("bad.csv", "id,name\n1,Amy\n");
+    let out = ws.kith(&["link", "--input", bad.to_str().unwrap(), "--out", "c.csv"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("the header has no `record_id` column (found: id, name)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = ws.kith(&[
+        "link",
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        "c.csv",
+        "--explain",
+        "gp:1=gp:99",
+    ]);
+    assert!(
+        stderr(&out).contains("no record `gp:99` in the input"),
+        "{}",
+        stderr(&out)
+    );
+    let model = ws.file("model.json", "{\"format\": \"something-else\"}");
+    let out = ws.kith(&[
+        "link",
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        "c.csv",
+        "--model",
+        model.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("model.json"), "{}", stderr(&out));
+}

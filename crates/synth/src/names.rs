@@ -34,21 +34,23 @@ const HERITAGES: [(&str, u32, u32); 12] = [
 ];
 
 /// Pairs of similar given names, sometimes given to twins.
+// Twins are given matching names — rhyming or alliterative — but two different names, not two
+// spellings of one (no parents call twins Isabel and Isobel).
 const SIMILAR_MALE: [(&str, &str); 6] = [
     ("Jack", "Jake"),
     ("Harry", "Harvey"),
     ("Ryan", "Rhys"),
     ("Mason", "Jason"),
-    ("Louie", "Lewis"),
-    ("Oliver", "Olly"),
+    ("Alfie", "Archie"),
+    ("Leo", "Luca"),
 ];
 const SIMILAR_FEMALE: [(&str, &str); 6] = [
-    ("Ella", "Ellie"),
-    ("Lily", "Lilly"),
+    ("Ella", "Emma"),
+    ("Lily", "Lola"),
     ("Amelia", "Emilia"),
-    ("Sophie", "Sophia"),
-    ("Isabel", "Isobel"),
-    ("Aisha", "Ayesha"),
+    ("Ava", "Eva"),
+    ("Ruby", "Rosie"),
+    ("Aisha", "Amira"),
 ];
 
 /// A list of names with cumulative weights, for weighted sampling.
