@@ -45,23 +45,54 @@ impl Constraint {
     }
 }
 
-/// The first constraint the pair breaks, if any.
-pub fn violated(comparer: &Comparer<'_>, a: usize, b: usize) -> Option<Constraint> {
+/// What the constraints say about one pair of records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PairCheck {
+    /// A constraint no other evidence can lift (conflicting NHS numbers, birth years apart).
+    pub hard: Option<Constraint>,
+    /// A constraint from given names (twin pattern, sibling-like): lifted when another pair
+    /// across the two clusters has compatible given names.
+    pub names: Option<Constraint>,
+    /// Both given names present and possibly the same person's.
+    pub names_compatible: bool,
+}
+
+/// Checks one pair of records against every constraint.
+pub fn check(comparer: &Comparer<'_>, a: usize, b: usize) -> PairCheck {
     let (ra, rb) = (&comparer.data.records[a], &comparer.data.records[b]);
+    let mut result = PairCheck::default();
     if ra.nhs != 0 && rb.nhs != 0 && ra.nhs != rb.nhs && ra.nhs_verified && rb.nhs_verified {
-        return Some(Constraint::ConflictingNhsNumber);
+        result.hard = Some(Constraint::ConflictingNhsNumber);
+        return result;
+    }
+    let (da, db) = (ra.dob, rb.dob);
+    let years = (da.year - db.year).abs();
+    if da.is_known()
+        && db.is_known()
+        && (years >= 10 || (years >= 5 && !da.estimated && !db.estimated))
+    {
+        result.hard = Some(Constraint::BirthYearsApart);
+        return result;
     }
     let gamma = comparer.gamma(a, b);
+    // Given names that may be one person's: equal, nicknames, very close spellings, or one
+    // slip apart. Twins' names (Jack and Jake, Mason and Jason, Ella and Emma) are none of these.
     let given_differs = match gamma[GIVEN] {
-        level::MISSING | level::GIVEN_EXACT | level::GIVEN_ALIAS => false,
+        level::MISSING | level::GIVEN_EXACT | level::GIVEN_ALIAS | level::GIVEN_JW_HIGH => false,
         _ => !comparer.given_one_edit_apart(ra, rb),
     };
+    // Compatible enough to vouch for a join across clusters: the given names themselves (not a
+    // middle name, which siblings often share) and birth dates within a year.
+    result.names_compatible = !given_differs
+        && comparer.given_names_equivalent(ra, rb)
+        && !matches!(gamma[DOB], level::DOB_DIFFERENT);
     if given_differs
         && gamma[DOB] == level::DOB_EXACT
         && matches!(gamma[FAMILY], level::FAMILY_EXACT | level::FAMILY_PART)
         && matches!(gamma[LOCATION], level::SAME_ADDRESS | level::POSTCODE_UNIT)
     {
-        return Some(Constraint::TwinPattern);
+        result.names = Some(Constraint::TwinPattern);
+        return result;
     }
     let sibling_like = given_differs
         && gamma[GIVEN] != level::MISSING
@@ -77,17 +108,15 @@ pub fn violated(comparer: &Comparer<'_>, a: usize, b: usize) -> Option<Constrain
     let far_apart_without_same_name =
         gamma[GIVEN] != level::GIVEN_EXACT && gamma[DOB] == level::DOB_DIFFERENT;
     if sibling_like || far_apart_without_same_name {
-        return Some(Constraint::DifferentNameAndBirthDate);
+        result.names = Some(Constraint::DifferentNameAndBirthDate);
     }
-    let (da, db) = (ra.dob, rb.dob);
-    let years = (da.year - db.year).abs();
-    if da.is_known()
-        && db.is_known()
-        && (years >= 10 || (years >= 5 && !da.estimated && !db.estimated))
-    {
-        return Some(Constraint::BirthYearsApart);
-    }
-    None
+    result
+}
+
+/// The constraint the pair breaks on its own, if any.
+pub fn violated(comparer: &Comparer<'_>, a: usize, b: usize) -> Option<Constraint> {
+    let check = check(comparer, a, b);
+    check.hard.or(check.names)
 }
 
 /// A join that a constraint refused.
@@ -144,14 +173,28 @@ pub fn cluster(comparer: &Comparer<'_>, n: usize, edges: &[(u32, u32, f64)]) -> 
         if ra == rb {
             return;
         }
+        // Hard constraints refuse at once; name constraints refuse unless some pair across the
+        // clusters has compatible given names (a nickname and a typo of the same name).
         let mut broken = None;
+        let mut name_broken = None;
+        let mut names_compatible = false;
         'check: for &x in &members[ra as usize] {
             for &y in &members[rb as usize] {
-                if let Some(constraint) = violated(comparer, x as usize, y as usize) {
+                let pair = check(comparer, x as usize, y as usize);
+                if let Some(constraint) = pair.hard {
                     broken = Some((constraint, (x.min(y), x.max(y))));
                     break 'check;
                 }
+                if name_broken.is_none()
+                    && let Some(constraint) = pair.names
+                {
+                    name_broken = Some((constraint, (x.min(y), x.max(y))));
+                }
+                names_compatible |= pair.names_compatible;
             }
+        }
+        if broken.is_none() && !names_compatible {
+            broken = name_broken;
         }
         if let Some((constraint, because_of)) = broken {
             prevented.push(Prevented {

@@ -189,6 +189,21 @@ impl Comparer<'_> {
         gamma
     }
 
+    /// Whether the given names themselves (not middle names) may be the same person's: equal,
+    /// nicknames, a very close spelling or one slip apart.
+    pub fn given_names_equivalent(&self, ra: &Prepared, rb: &Prepared) -> bool {
+        let (Some(x), Some(y)) = (self.name(ra.given), self.name(rb.given)) else {
+            return false;
+        };
+        x.key == y.key
+            || x.first() == y.first()
+            || x.groups.iter().any(|g| y.groups.contains(g))
+            || crate::normalise::one_edit_apart(x.first(), y.first())
+            || (x.first().len() > 1
+                && y.first().len() > 1
+                && jaro_winkler(x.first(), y.first()) >= self.thresholds.jaro_winkler_high)
+    }
+
     /// Whether the two records' given names are within one typing or scanning slip.
     pub fn given_one_edit_apart(&self, ra: &Prepared, rb: &Prepared) -> bool {
         match (self.name(ra.given), self.name(rb.given)) {
