@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use ingest::ColumnMap;
 use linkage::{InputRecord, LinkConfig, LinkOutput, Mode, Model, Phase, PhaseEvent};
+use rayon::prelude::*;
 
 use crate::cli::LinkArgs;
 
@@ -43,13 +44,36 @@ fn stem(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// Reads every input file (in parallel), keeping the order of files and rows.
 fn read_inputs(
     paths: &[PathBuf],
     map: &ColumnMap,
     report: &mut ReadReport,
 ) -> Result<Vec<InputRecord>> {
+    let per_file: Vec<(Vec<InputRecord>, ReadReport)> = paths
+        .par_iter()
+        .map(|path| {
+            let mut file_report = ReadReport::default();
+            let records = read_file(path, map, &mut file_report)?;
+            Ok((records, file_report))
+        })
+        .collect::<Result<_>>()?;
+    let mut records = Vec::with_capacity(per_file.iter().map(|(r, _)| r.len()).sum());
+    for (file_records, file_report) in per_file {
+        records.extend(file_records);
+        report.rows_skipped.extend(file_report.rows_skipped);
+        for column in file_report.ignored_columns {
+            if !report.ignored_columns.contains(&column) {
+                report.ignored_columns.push(column);
+            }
+        }
+    }
+    Ok(records)
+}
+
+fn read_file(path: &Path, map: &ColumnMap, report: &mut ReadReport) -> Result<Vec<InputRecord>> {
     let mut records = Vec::new();
-    for path in paths {
+    {
         let file = File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
@@ -207,7 +231,7 @@ pub fn run(args: &LinkArgs) -> Result<()> {
         ..LinkConfig::default()
     };
     let mut bar: Option<(ProgressBar, Instant, Phase)> = None;
-    let output = linkage::link(&inputs, &config, &mut |event| match event {
+    let output = linkage::link(inputs, &config, &mut |event| match event {
         PhaseEvent::Started(phase) => bar = Some((spinner(phase.name()), Instant::now(), phase)),
         PhaseEvent::Finished(_) => {
             if let Some((bar, since, phase)) = bar.take() {
@@ -216,7 +240,6 @@ pub fn run(args: &LinkArgs) -> Result<()> {
             }
         }
     });
-    drop(inputs);
 
     let write_bar = spinner("write");
     let phase_started = Instant::now();

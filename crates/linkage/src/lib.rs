@@ -39,7 +39,7 @@
 //! }
 //! // Chidi's twin: same family name, birth date and postcode, a different given name.
 //! inputs.push(InputRecord { record_id: "SCH-twin".into(), given_name: Some("Ada".into()), ..inputs[1].clone() });
-//! let output = link(&inputs, &LinkConfig::default(), &mut |_| {});
+//! let output = link(inputs, &LinkConfig::default(), &mut |_| {});
 //! assert_eq!(output.clusters[0], output.clusters[1], "GP0 and SCH0 are one child");
 //! assert_ne!(output.clusters[1], output.clusters[800], "the twin is never merged");
 //! //! ```
@@ -200,8 +200,9 @@ fn possible_pairs(data: &Dataset, mode: Mode) -> f64 {
 }
 
 /// Links records: prepare, block, train (unless a model is given), score, cluster.
+/// Takes the records by value: they are dropped as soon as their features are prepared.
 pub fn link(
-    inputs: &[InputRecord],
+    inputs: Vec<InputRecord>,
     config: &LinkConfig,
     on_phase: &mut dyn FnMut(PhaseEvent),
 ) -> LinkOutput {

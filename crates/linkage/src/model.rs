@@ -239,9 +239,9 @@ impl<'a> Scorer<'a> {
             return 0.0;
         }
         let record = &self.data.records[a];
-        let (name, table) = match k {
-            GIVEN => (record.given, &self.data.given_tf),
-            FAMILY => (record.family, &self.data.family_tf),
+        let name = match k {
+            GIVEN => record.given,
+            FAMILY => record.family,
             _ => return 0.0,
         };
         let Some(info) = name.and_then(|i| self.data.names.get(i as usize)) else {
@@ -250,9 +250,10 @@ impl<'a> Scorer<'a> {
         let Some(params) = self.model.params(k, level) else {
             return 0.0;
         };
-        let Some(tf) = table.get(&info.key) else {
+        let tf = info.frequency;
+        if tf <= 0.0 {
             return 0.0;
-        };
+        }
         // Replace the average u of exact agreement with this value's own frequency, within
         // bounds so one rare spelling cannot outweigh everything else.
         (params.u / tf.max(1e-9)).log2().clamp(-6.0, 6.0)

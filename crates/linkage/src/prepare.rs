@@ -49,6 +49,8 @@ pub struct NameInfo {
     pub groups: Vec<u32>,
     /// Hash of the first word's first nickname group (or of the word), for blocking.
     pub canonical: u64,
+    /// Share of records carrying this name in the same field (given or family).
+    pub frequency: f64,
 }
 
 impl NameInfo {
@@ -153,6 +155,7 @@ fn name_info(raw: &str, given: bool, nicknames: &Nicknames) -> Option<NameInfo> 
         phonetic: hash_str(&phonetic(&first)),
         groups,
         canonical,
+        frequency: 0.0,
         full: normal.full,
         parts: normal.parts,
     })
@@ -261,7 +264,7 @@ fn prepare_one(input: &InputRecord, source: u32) -> RecordWork {
 }
 
 /// Prepares records for linkage. Deterministic: the same input gives the same dataset.
-pub fn prepare(inputs: &[InputRecord], nicknames: &Nicknames) -> Dataset {
+pub fn prepare(inputs: Vec<InputRecord>, nicknames: &Nicknames) -> Dataset {
     // Distinct sources and names, in first-seen order.
     let mut sources: Vec<String> = Vec::new();
     let mut source_index: HashMap<&str, u32> = HashMap::new();
@@ -285,7 +288,7 @@ pub fn prepare(inputs: &[InputRecord], nicknames: &Nicknames) -> Dataset {
         }
         Some(id)
     }
-    for input in inputs {
+    for input in &inputs {
         let source = *source_index
             .entry(input.source.as_str())
             .or_insert_with(|| {
@@ -345,7 +348,7 @@ pub fn prepare(inputs: &[InputRecord], nicknames: &Nicknames) -> Dataset {
     let mut records = Vec::with_capacity(works.len());
     let mut given_counts: FxHashMap<u64, u32> = FxHashMap::default();
     let mut family_counts: FxHashMap<u64, u32> = FxHashMap::default();
-    for (work, input) in works.into_iter().zip(inputs) {
+    for (work, input) in works.into_iter().zip(&inputs) {
         summary.unreadable_dates += usize::from(work.unreadable_date);
         summary.invalid_nhs_numbers += usize::from(work.invalid_nhs);
         summary.invalid_upns += usize::from(work.invalid_upn);
@@ -366,6 +369,13 @@ pub fn prepare(inputs: &[InputRecord], nicknames: &Nicknames) -> Dataset {
         }
         records.push(work.prepared);
     }
+    drop(name_index);
+    drop(raw_names);
+    let ids: Vec<(u32, String)> = inputs
+        .into_iter()
+        .zip(&refs)
+        .map(|(input, r)| (r[0].unwrap_or(0), input.record_id))
+        .collect();
     let total = records.len().max(1) as f64;
     let to_tf = |counts: FxHashMap<u64, u32>| -> FxHashMap<u64, f64> {
         counts
@@ -373,17 +383,26 @@ pub fn prepare(inputs: &[InputRecord], nicknames: &Nicknames) -> Dataset {
             .map(|(k, n)| (k, f64::from(n) / total))
             .collect()
     };
+    let given_tf = to_tf(given_counts);
+    let family_tf = to_tf(family_counts);
+    let mut names = names;
+    for record in &records {
+        if let Some(g) = record.given {
+            let info = &mut names[g as usize];
+            info.frequency = given_tf.get(&info.key).copied().unwrap_or(0.0);
+        }
+        if let Some(f) = record.family {
+            let info = &mut names[f as usize];
+            info.frequency = family_tf.get(&info.key).copied().unwrap_or(0.0);
+        }
+    }
     Dataset {
         records,
         names,
         sources,
-        ids: inputs
-            .iter()
-            .zip(&refs)
-            .map(|(i, r)| (r[0].unwrap_or(0), i.record_id.clone()))
-            .collect(),
-        given_tf: to_tf(given_counts),
-        family_tf: to_tf(family_counts),
+        ids,
+        given_tf,
+        family_tf,
         summary,
     }
 }

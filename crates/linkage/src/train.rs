@@ -39,8 +39,8 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             seed: 42,
-            u_sample_pairs: 1_000_000,
-            em_max_pairs: 600_000,
+            u_sample_pairs: 500_000,
+            em_max_pairs: 400_000,
             em_max_iterations: 100,
             em_max_block: 60,
         }
@@ -154,39 +154,31 @@ fn estimate_u(comparer: &Comparer<'_>, mode: Mode, config: &TrainConfig) -> (Tab
             0
         }
     };
+    let keys: [Box<dyn Fn(&crate::prepare::Prepared) -> u64 + Sync>; 6] = [
+        Box::new(|r| name_key(r.given)),
+        Box::new(|r| name_key(r.family)),
+        Box::new(dob_key),
+        Box::new(|r| r.nhs),
+        Box::new(|r| r.upn),
+        Box::new(|r| r.postcode_unit),
+    ];
+    let rates: Vec<Option<f64>> = keys
+        .par_iter()
+        .map(|key| agreement_rate(data.records.iter().map(key)))
+        .collect();
     let exact: [(usize, u8, Option<f64>); 5] = [
-        (
-            GIVEN,
-            level::GIVEN_EXACT,
-            agreement_rate(data.records.iter().map(|r| name_key(r.given))),
-        ),
-        (
-            FAMILY,
-            level::FAMILY_EXACT,
-            agreement_rate(data.records.iter().map(|r| name_key(r.family))),
-        ),
-        (
-            DOB,
-            level::DOB_EXACT,
-            agreement_rate(data.records.iter().map(dob_key)),
-        ),
-        (
-            NHS,
-            level::AGREE,
-            agreement_rate(data.records.iter().map(|r| r.nhs)),
-        ),
-        (
-            UPN,
-            level::AGREE,
-            agreement_rate(data.records.iter().map(|r| r.upn)),
-        ),
+        (GIVEN, level::GIVEN_EXACT, rates[0]),
+        (FAMILY, level::FAMILY_EXACT, rates[1]),
+        (DOB, level::DOB_EXACT, rates[2]),
+        (NHS, level::AGREE, rates[3]),
+        (UPN, level::AGREE, rates[4]),
     ];
     for (k, l, rate) in exact {
         if let Some(rate) = rate {
             set_level(&mut u[k], l as usize, rate);
         }
     }
-    if let Some(rate) = agreement_rate(data.records.iter().map(|r| r.postcode_unit)) {
+    if let Some(rate) = rates[5] {
         // Same address and same postcode both need the same postcode unit.
         let row = &mut u[LOCATION];
         let share_same_address = row[1] / (row[1] + row[2]).max(1e-300);

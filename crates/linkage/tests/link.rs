@@ -42,7 +42,7 @@ fn index_of(inputs: &[InputRecord], id: &str) -> usize {
 #[test]
 fn the_same_child_links_across_agencies_and_formats() {
     let inputs = population();
-    let output = link(&inputs, &LinkConfig::default(), &mut |_| {});
+    let output = link(inputs.clone(), &LinkConfig::default(), &mut |_| {});
     for i in 0..400 {
         assert_eq!(
             output.clusters[2 * i],
@@ -82,7 +82,7 @@ fn constraints_keep_twins_parents_and_conflicting_nhs_numbers_apart() {
         nhs_number: Some("1000000060".into()),
         ..base.clone()
     });
-    let output = link(&inputs, &LinkConfig::default(), &mut |_| {});
+    let output = link(inputs.clone(), &LinkConfig::default(), &mut |_| {});
     let cluster = |id: &str| output.clusters[index_of(&inputs, id)];
     assert_ne!(cluster("GP0"), cluster("TWIN"));
     assert_ne!(cluster("GP0"), cluster("PARENT"));
@@ -112,7 +112,7 @@ fn explanation_is_a_stable_waterfall() {
     let mut inputs = population();
     inputs[5].given_name = Some("Olivr".into()); // SCH2: a typo of Oliver
     let config = LinkConfig::default();
-    let output = link(&inputs, &config, &mut |_| {});
+    let output = link(inputs.clone(), &config, &mut |_| {});
     let explanation = output.explain(&config, 4, 5);
     insta::assert_snapshot!(explanation.to_string());
     insta::assert_json_snapshot!(explanation);
@@ -121,7 +121,7 @@ fn explanation_is_a_stable_waterfall() {
 #[test]
 fn a_saved_model_reloads_and_gives_the_same_clusters() {
     let inputs = population();
-    let trained = link(&inputs, &LinkConfig::default(), &mut |_| {});
+    let trained = link(inputs.clone(), &LinkConfig::default(), &mut |_| {});
     let text = trained.model.to_json();
     let model = Model::from_json(&text).unwrap();
     assert_eq!(model.to_json(), text);
@@ -145,8 +145,8 @@ fn a_saved_model_reloads_and_gives_the_same_clusters() {
 #[test]
 fn runs_are_deterministic() {
     let inputs = population();
-    let a = link(&inputs, &LinkConfig::default(), &mut |_| {});
-    let b = link(&inputs, &LinkConfig::default(), &mut |_| {});
+    let a = link(inputs.clone(), &LinkConfig::default(), &mut |_| {});
+    let b = link(inputs.clone(), &LinkConfig::default(), &mut |_| {});
     assert_eq!(a.clusters, b.clusters);
     assert_eq!(a.model, b.model);
     let weights = |o: &linkage::LinkOutput| {
@@ -165,7 +165,7 @@ fn unreadable_values_are_counted_not_fatal() {
     inputs[1].nhs_number = Some("9434765918".into());
     inputs[2].postcode = Some("75001 Paris".into());
     inputs[3].given_name = Some("Baby".into());
-    let output = link(&inputs, &LinkConfig::default(), &mut |_| {});
+    let output = link(inputs.clone(), &LinkConfig::default(), &mut |_| {});
     let u = &output.summary.unreadable;
     assert_eq!(
         (
@@ -195,7 +195,7 @@ fn link_mode_compares_only_across_sources() {
         },
         &mut |_| {},
     );
-    let both = link(&inputs, &LinkConfig::default(), &mut |_| {});
+    let both = link(inputs.clone(), &LinkConfig::default(), &mut |_| {});
     let dup = inputs.len() - 1;
     let linked_pair = |o: &linkage::LinkOutput| {
         o.pairs
