@@ -183,8 +183,8 @@ pub fn jaro_winkler(a: &str, b: &str) -> f64 {
     for (i, &x) in a.iter().enumerate() {
         let lo = i.saturating_sub(window);
         let hi = b.len().min(i + window + 1);
-        for j in lo..hi {
-            if b_flags & (1 << j) == 0 && b[j] == x {
+        for (j, &y) in b.iter().enumerate().take(hi).skip(lo) {
+            if b_flags & (1 << j) == 0 && y == x {
                 a_flags |= 1 << i;
                 b_flags |= 1 << j;
                 matches += 1;

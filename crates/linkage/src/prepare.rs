@@ -320,7 +320,7 @@ pub fn prepare(inputs: Vec<InputRecord>, nicknames: &Nicknames) -> Dataset {
         .map(|(raw, given)| name_info(raw, *given, nicknames))
         .collect();
     // Compact: records point at usable names only.
-    let mut names = Vec::new();
+    let mut names: Vec<NameInfo> = Vec::new();
     let mut remap = vec![None; raw_infos.len()];
     for (index, info) in raw_infos.into_iter().enumerate() {
         if let Some(info) = info {
@@ -385,7 +385,6 @@ pub fn prepare(inputs: Vec<InputRecord>, nicknames: &Nicknames) -> Dataset {
     };
     let given_tf = to_tf(given_counts);
     let family_tf = to_tf(family_counts);
-    let mut names = names;
     for record in &records {
         if let Some(g) = record.given {
             let info = &mut names[g as usize];
