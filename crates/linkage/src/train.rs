@@ -49,6 +49,9 @@ impl Default for TrainConfig {
 
 type Table = [Vec<f64>; N_COMPARISONS];
 
+/// A value of a record whose exact agreement rate is computed from frequencies.
+type KeyFn<'a> = dyn Fn(&crate::prepare::Prepared) -> u64 + Sync + 'a;
+
 /// An EM session: what its pairs were blocked on, which comparisons it estimates, its pairs.
 type Session<'a> = (&'a str, Vec<usize>, Vec<(u32, u32)>);
 
@@ -154,7 +157,7 @@ fn estimate_u(comparer: &Comparer<'_>, mode: Mode, config: &TrainConfig) -> (Tab
             0
         }
     };
-    let keys: [Box<dyn Fn(&crate::prepare::Prepared) -> u64 + Sync>; 6] = [
+    let keys: [Box<KeyFn<'_>>; 6] = [
         Box::new(|r| name_key(r.given)),
         Box::new(|r| name_key(r.family)),
         Box::new(dob_key),
