@@ -126,7 +126,7 @@ fn a_saved_model_reloads_and_gives_the_same_clusters() {
     let model = Model::from_json(&text).unwrap();
     assert_eq!(model.to_json(), text);
     let reused = link(
-        &inputs,
+        inputs.clone(),
         &LinkConfig {
             model: Some(model),
             ..LinkConfig::default()
@@ -188,7 +188,7 @@ fn link_mode_compares_only_across_sources() {
         ..inputs[0].clone()
     });
     let link_only = link(
-        &inputs,
+        inputs.clone(),
         &LinkConfig {
             mode: linkage::Mode::Link,
             ..LinkConfig::default()
