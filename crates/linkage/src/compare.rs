@@ -62,7 +62,8 @@ pub mod level {
     pub const POSTCODE_UNIT: u8 = 2;
     pub const POSTCODE_SECTOR: u8 = 3;
     pub const POSTCODE_DISTRICT: u8 = 4;
-    pub const PLACE_DIFFERENT: u8 = 5;
+    pub const POSTCODE_AREA: u8 = 5;
+    pub const PLACE_DIFFERENT: u8 = 6;
 }
 
 /// Every comparison, in gamma order.
@@ -118,7 +119,8 @@ pub const COMPARISONS: [ComparisonDef; N_COMPARISONS] = [
             "same postcode",
             "same postcode sector",
             "same postcode district",
-            "different",
+            "same postcode area (town or city)",
+            "different area",
         ],
         tf_level: None,
     },
@@ -363,6 +365,8 @@ impl Comparer<'_> {
             level::POSTCODE_SECTOR
         } else if ra.postcode_district != 0 && ra.postcode_district == rb.postcode_district {
             level::POSTCODE_DISTRICT
+        } else if ra.postcode_area != 0 && ra.postcode_area == rb.postcode_area {
+            level::POSTCODE_AREA
         } else {
             level::PLACE_DIFFERENT
         }

@@ -100,6 +100,7 @@ pub struct Prepared {
     pub postcode_unit: u64,
     pub postcode_sector: u64,
     pub postcode_district: u64,
+    pub postcode_area: u64,
     /// Sorted hashes of address words (house numbers included).
     pub address: Box<[u64]>,
     /// The NHS number as an integer when valid, else 0.
@@ -217,6 +218,7 @@ fn prepare_one(input: &InputRecord, source: u32) -> RecordWork {
                 p.postcode_unit = hash_str(&pc.to_string());
                 p.postcode_sector = hash_str(&pc.sector());
                 p.postcode_district = hash_str(pc.district());
+                p.postcode_area = hash_str(&format!("area:{}", pc.area()));
             }
             Err(_) => {
                 // Not a UK postcode: still compared, as text.
