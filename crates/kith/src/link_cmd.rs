@@ -384,7 +384,22 @@ fn print_summary(
         );
     }
     for (constraint, count) in &s.prevented {
-        eprintln!("  prevented {count} joins: {}", constraint.describe());
+        let example = output
+            .prevented
+            .iter()
+            .find(|p| p.constraint == *constraint)
+            .map(|p| {
+                format!(
+                    " (e.g. {} ↔ {})",
+                    output.label(p.because_of.0 as usize),
+                    output.label(p.because_of.1 as usize)
+                )
+            })
+            .unwrap_or_default();
+        eprintln!(
+            "  prevented {count} joins: {}{example}",
+            constraint.describe()
+        );
     }
     for rule in s.blocking.iter().filter(|r| r.blocks_skipped > 0) {
         eprintln!(

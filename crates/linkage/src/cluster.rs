@@ -36,7 +36,7 @@ impl Constraint {
                 "given name and date of birth both differ, or birth dates over a year apart without the same given name (siblings)"
             }
             Constraint::Ambiguous => {
-                "record without a given name matches two people kept apart (e.g. twins); left for review"
+                "record without a given name matches two people kept apart, such as twins; left for review"
             }
             Constraint::BirthYearsApart => {
                 "birth years five or more apart, ten if estimated (parent and child with the same name)"

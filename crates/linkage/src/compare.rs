@@ -408,7 +408,7 @@ fn compare_dob(ra: &Prepared, rb: &Prepared) -> u8 {
     }
     let full = |d: &crate::prepare::Dob| d.month != 0 && d.day != 0;
     if full(&a) && full(&b) {
-        if a == b {
+        if (a.year, a.month, a.day) == (b.year, b.month, b.day) {
             return level::DOB_EXACT;
         }
         if a.year == b.year && a.month == b.day && a.day == b.month {
@@ -427,7 +427,12 @@ fn compare_dob(ra: &Prepared, rb: &Prepared) -> u8 {
             return level::DOB_PARTIAL;
         }
     }
-    if (a.approximate_days() - b.approximate_days()).abs() <= 372 {
+    let apart = (a.approximate_days() - b.approximate_days()).abs();
+    // An estimate (an expected date of delivery, an assessed age) is only known roughly.
+    if (a.estimated || b.estimated) && apart <= 45 {
+        return level::DOB_PARTIAL;
+    }
+    if apart <= 372 {
         level::DOB_WITHIN_YEAR
     } else {
         level::DOB_DIFFERENT
