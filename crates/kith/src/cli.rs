@@ -36,7 +36,10 @@ pub enum Command {
 Input columns (CSV with a header): record_id (required), source (default: the file's stem),
 given_name, middle_names, family_name, date_of_birth, sex, address, town, postcode, nhs_number,
 upn; optional nhs_number_status (only 01 counts as verified; without the column every valid NHS
-number does). Other columns are ignored and listed once on stderr.
+number does). Other columns are ignored and listed once on stderr. When a file has no column of a
+canonical name and --map names none, common synonyms are recognised and reported (unique_id, id →
+record_id; first_name, forename → given_name; surname, last_name → family_name; dob → date_of_birth;
+gender → sex; city → town; post_code → postcode).
 
 Outputs: clusters.csv `source,record_id,cluster_id`, one row per input record, in input order;
 pairs.csv `source_l,record_id_l,source_r,record_id_r,match_weight,match_probability` for every

@@ -30,11 +30,53 @@ const LINK_COLUMNS: &[&str] = &[
     "upn",
 ];
 
+/// Common names for canonical columns in other systems' exports, used only when the file has
+/// no column of the canonical name and `--map` does not name one.
+const SYNONYMS: &[(&str, &[&str])] = &[
+    (
+        "record_id",
+        &[
+            "unique_id",
+            "id",
+            "person_id_local",
+            "local_id",
+            "patient_id",
+            "pupil_id",
+        ],
+    ),
+    (
+        "given_name",
+        &[
+            "first_name",
+            "forename",
+            "forenames",
+            "firstname",
+            "given_names",
+            "first_names",
+        ],
+    ),
+    (
+        "family_name",
+        &["surname", "last_name", "lastname", "family_names"],
+    ),
+    ("middle_names", &["middle_name", "middlename"]),
+    (
+        "date_of_birth",
+        &["dob", "birth_date", "birthdate", "date_birth"],
+    ),
+    ("sex", &["gender"]),
+    ("town", &["city"]),
+    ("address", &["address_line_1", "address1", "street_address"]),
+    ("postcode", &["post_code", "postal_code", "zip"]),
+    ("nhs_number", &["nhs_no", "nhsnumber"]),
+];
+
 /// What reading the inputs skipped.
 #[derive(Debug, Default)]
 struct ReadReport {
     rows_skipped: Vec<String>,
     ignored_columns: Vec<String>,
+    recognised: Vec<String>,
 }
 
 fn stem(path: &Path) -> String {
@@ -65,6 +107,11 @@ fn read_inputs(
         for column in file_report.ignored_columns {
             if !report.ignored_columns.contains(&column) {
                 report.ignored_columns.push(column);
+            }
+        }
+        for column in file_report.recognised {
+            if !report.recognised.contains(&column) {
+                report.recognised.push(column);
             }
         }
     }
@@ -104,6 +151,25 @@ fn read_file(path: &Path, map: &ColumnMap, report: &mut ReadReport) -> Result<Ve
                         report.ignored_columns.push(name.clone());
                     }
                 }
+            }
+        }
+        // Recognise common synonyms for columns the file does not name canonically.
+        for (slot, canonical) in LINK_COLUMNS.iter().enumerate() {
+            if slots[slot].is_some() {
+                continue;
+            }
+            let Some((_, synonyms)) = SYNONYMS.iter().find(|(c, _)| c == canonical) else {
+                continue;
+            };
+            if let Some(index) = names
+                .iter()
+                .position(|n| synonyms.contains(&ingest::columns::normalise_header(n).as_str()))
+            {
+                slots[slot] = Some(index);
+                report.ignored_columns.retain(|c| c != &names[index]);
+                report
+                    .recognised
+                    .push(format!("`{}` as {canonical}", names[index]));
             }
         }
         if slots[0].is_none() {
@@ -212,6 +278,9 @@ pub fn run(args: &LinkArgs) -> Result<()> {
     let inputs = read_inputs(&args.inputs, &map, &mut report)?;
     read_bar.finish_and_clear();
     timings.push(("read", phase_started.elapsed()));
+    if !report.recognised.is_empty() {
+        eprintln!("recognised columns: {}", report.recognised.join(", "));
+    }
     if !report.ignored_columns.is_empty() {
         eprintln!("ignored columns: {}", report.ignored_columns.join(", "));
     }

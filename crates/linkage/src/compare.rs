@@ -354,6 +354,14 @@ impl Comparer<'_> {
             return level::SAME_ADDRESS;
         }
         if unit_missing {
+            // Without a postcode, the town says whether the two are in the same area.
+            if let (Some(x), Some(y)) = (self.name(ra.town), self.name(rb.town)) {
+                return if x.key == y.key || jaro_winkler(&x.full, &y.full) >= 0.9 {
+                    level::POSTCODE_AREA
+                } else {
+                    level::PLACE_DIFFERENT
+                };
+            }
             return match overlap {
                 None => level::MISSING,
                 Some(_) => level::PLACE_DIFFERENT,

@@ -94,6 +94,8 @@ pub struct Prepared {
     pub given: Option<u32>,
     pub middle: Option<u32>,
     pub family: Option<u32>,
+    /// The town, in the name table, compared when a postcode is missing.
+    pub town: Option<u32>,
     pub dob: Dob,
     /// 0 unknown, 1 male, 2 female, 3 other.
     pub sex: u8,
@@ -272,7 +274,7 @@ pub fn prepare(inputs: Vec<InputRecord>, nicknames: &Nicknames) -> Dataset {
     let mut source_index: HashMap<&str, u32> = HashMap::new();
     let mut name_index: FxHashMap<(&str, bool), u32> = FxHashMap::default();
     let mut raw_names: Vec<(&str, bool)> = Vec::new();
-    let mut refs: Vec<[Option<u32>; 4]> = Vec::with_capacity(inputs.len());
+    let mut refs: Vec<[Option<u32>; 5]> = Vec::with_capacity(inputs.len());
     fn intern<'a>(
         raw: Option<&'a str>,
         given: bool,
@@ -315,7 +317,13 @@ pub fn prepare(inputs: Vec<InputRecord>, nicknames: &Nicknames) -> Dataset {
             &mut name_index,
             &mut raw_names,
         );
-        refs.push([Some(source), given, middle, family]);
+        let town = intern(
+            input.town.as_deref(),
+            false,
+            &mut name_index,
+            &mut raw_names,
+        );
+        refs.push([Some(source), given, middle, family, town]);
     }
     let raw_infos: Vec<Option<NameInfo>> = raw_names
         .par_iter()
@@ -339,6 +347,7 @@ pub fn prepare(inputs: Vec<InputRecord>, nicknames: &Nicknames) -> Dataset {
             work.prepared.given = r[1].and_then(|i| remap[i as usize]);
             work.prepared.middle = r[2].and_then(|i| remap[i as usize]);
             work.prepared.family = r[3].and_then(|i| remap[i as usize]);
+            work.prepared.town = r[4].and_then(|i| remap[i as usize]);
             work
         })
         .collect();
