@@ -600,11 +600,11 @@ fn link_explains_a_pair_and_refuses_bad_input_clearly() {
         stdout(&out)
     );
 
-    let bad = ws.file("bad.csv", "id,name\n1,Amy\n");
+    let bad = ws.file("bad.csv", "ref,name\n1,Amy\n");
     let out = ws.kith(&["link", "--input", bad.to_str().unwrap(), "--out", "c.csv"]);
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("the header has no `record_id` column (found: id, name)"),
+        stderr(&out).contains("the header has no `record_id` column (found: ref, name)"),
         "{}",
         stderr(&out)
     );
@@ -634,4 +634,18 @@ fn link_explains_a_pair_and_refuses_bad_input_clearly() {
     ]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("model.json"), "{}", stderr(&out));
+}
+
+#[test]
+fn link_recognises_common_column_synonyms() {
+    let ws = Workspace::new();
+    let input = ws.file(
+        "people.csv",
+        "unique_id,first_name,surname,dob,city,email\n1,Robert,Allen,1971-06-24,London,r@x\n2,Rob,Allen,1971-06-24,London,r@x\n",
+    );
+    let out = ws.kith(&["link", "--input", input.to_str().unwrap(), "--out", "c.csv"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("recognised columns: `unique_id` as record_id, `first_name` as given_name, `surname` as family_name, `dob` as date_of_birth, `city` as town"), "{err}");
+    assert!(err.contains("ignored columns: email"), "{err}");
 }
