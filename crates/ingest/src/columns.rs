@@ -28,10 +28,10 @@ impl ExtractKind {
     /// The canonical columns, in the order Kith writes them.
     pub fn columns(self) -> &'static [&'static str] {
         match self {
-            ExtractKind::Records => RECORD_COLUMNS,
-            ExtractKind::Entries => ENTRY_COLUMNS,
-            ExtractKind::Relationships => RELATIONSHIP_COLUMNS,
-            ExtractKind::Organisations => ORGANISATION_COLUMNS,
+            ExtractKind::Records => &RECORD_COLUMNS,
+            ExtractKind::Entries => &ENTRY_COLUMNS,
+            ExtractKind::Relationships => &RELATIONSHIP_COLUMNS,
+            ExtractKind::Organisations => &ORGANISATION_COLUMNS,
         }
     }
 
@@ -66,52 +66,9 @@ impl ExtractKind {
     }
 }
 
-/// Person-record columns (also what `kith link` reads).
-pub const RECORD_COLUMNS: &[&str] = &[
-    "source",
-    "record_id",
-    "given_name",
-    "middle_names",
-    "family_name",
-    "previous_names",
-    "date_of_birth",
-    "sex",
-    "address",
-    "town",
-    "postcode",
-    "uprn",
-    "nhs_number",
-    "nhs_number_status",
-    "upn",
-    "former_upns",
-    "pnc_id",
-];
-
-/// Entry columns: dated events about a person record of the same organisation.
-pub const ENTRY_COLUMNS: &[&str] = &[
-    "source",
-    "entry_id",
-    "record_id",
-    "entry_type",
-    "occurred_on",
-    "ended_on",
-    "category",
-    "sensitivity",
-    "summary",
-];
-
-/// Relationship columns: `related_record_id` is the `relationship` of `record_id`.
-pub const RELATIONSHIP_COLUMNS: &[&str] = &[
-    "source",
-    "record_id",
-    "related_record_id",
-    "relationship",
-    "start_date",
-    "end_date",
-];
-
-/// Organisation columns.
-pub const ORGANISATION_COLUMNS: &[&str] = &["code", "name", "agency_type"];
+pub use model::columns::{
+    ENTRY_COLUMNS, ORGANISATION_COLUMNS, RECORD_COLUMNS, RELATIONSHIP_COLUMNS,
+};
 
 /// Lower-cases a header name and turns spaces and hyphens into underscores.
 pub fn normalise_header(name: &str) -> String {
@@ -132,10 +89,10 @@ impl ColumnMap {
     /// Parses `given_name=Forename,family_name=Surname`; several `--map` values may be joined.
     pub fn parse(spec: &str) -> Result<ColumnMap, IngestError> {
         let all: Vec<&str> = [
-            RECORD_COLUMNS,
-            ENTRY_COLUMNS,
-            RELATIONSHIP_COLUMNS,
-            ORGANISATION_COLUMNS,
+            &RECORD_COLUMNS[..],
+            &ENTRY_COLUMNS[..],
+            &RELATIONSHIP_COLUMNS[..],
+            &ORGANISATION_COLUMNS[..],
         ]
         .concat();
         let mut pairs = Vec::new();

@@ -28,6 +28,7 @@
 //! assert!("2001/0012345H".parse::<PncId>().is_ok());
 //! ```
 
+pub mod columns;
 pub mod date;
 pub mod ident;
 pub mod postcode;

@@ -77,48 +77,9 @@ use render::Counters;
 use sink::Sink;
 
 /// Columns of every `<ORG>.csv` person file.
-pub const PERSON_COLUMNS: [&str; 17] = [
-    "source",
-    "record_id",
-    "given_name",
-    "middle_names",
-    "family_name",
-    "previous_names",
-    "date_of_birth",
-    "sex",
-    "address",
-    "town",
-    "postcode",
-    "uprn",
-    "nhs_number",
-    "nhs_number_status",
-    "upn",
-    "former_upns",
-    "pnc_id",
-];
-
-/// Columns of every `<ORG>.entries.csv` file.
-pub const ENTRY_COLUMNS: [&str; 9] = [
-    "source",
-    "entry_id",
-    "record_id",
-    "entry_type",
-    "occurred_on",
-    "ended_on",
-    "category",
-    "sensitivity",
-    "summary",
-];
-
-/// Columns of every `<ORG>.relationships.csv` file.
-pub const RELATIONSHIP_COLUMNS: [&str; 6] = [
-    "source",
-    "record_id",
-    "related_record_id",
-    "relationship",
-    "start_date",
-    "end_date",
-];
+pub use model::columns::RECORD_COLUMNS as PERSON_COLUMNS;
+/// Columns of every `<ORG>.entries.csv` and `<ORG>.relationships.csv` file.
+pub use model::columns::{ENTRY_COLUMNS, RELATIONSHIP_COLUMNS};
 
 /// Records between two calls of the progress callback.
 const PROGRESS_EVERY: u64 = 5_000;
