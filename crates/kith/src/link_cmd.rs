@@ -470,6 +470,15 @@ fn print_summary(
             constraint.describe()
         );
     }
+    let per_rule: Vec<String> = s
+        .blocking
+        .iter()
+        .map(|r| format!("{} {}", r.rule, r.pairs))
+        .collect();
+    eprintln!(
+        "  blocking pairs per rule (before de-duplication): {}",
+        per_rule.join("; ")
+    );
     for rule in s.blocking.iter().filter(|r| r.blocks_skipped > 0) {
         eprintln!(
             "  blocking rule `{}` skipped {} blocks over --max-block ({} records, largest {})",

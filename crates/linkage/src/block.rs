@@ -75,7 +75,9 @@ impl Rule {
             Rule::PostcodeGivenInitial => "postcode + given initial",
             Rule::PostcodeFamilySound => "postcode + family name sound",
             Rule::PostcodeBirthDate => "postcode + date_of_birth",
-            Rule::NamesSoundBirthYear => "given and family name sounds + birth year",
+            Rule::NamesSoundBirthYear => {
+                "given and family name sounds + birth year + postcode area"
+            }
         }
     }
 
@@ -114,6 +116,9 @@ impl Rule {
                         name(r.given)?.phonetic,
                         name(r.family)?.phonetic,
                         year as u64,
+                        // Within a town: across the country this block grows with the square
+                        // of the population, and movers are found by the other rules.
+                        r.postcode_area,
                     ]))
                 })?
             }

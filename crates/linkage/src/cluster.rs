@@ -78,7 +78,12 @@ pub fn check(comparer: &Comparer<'_>, a: usize, b: usize) -> PairCheck {
     // Given names that may be one person's: equal, nicknames, very close spellings, or one
     // slip apart. Twins' names (Jack and Jake, Mason and Jason, Ella and Emma) are none of these.
     let given_differs = match gamma[GIVEN] {
-        level::MISSING | level::GIVEN_EXACT | level::GIVEN_ALIAS | level::GIVEN_JW_HIGH => false,
+        level::MISSING => false,
+        // A boy and a girl share a name only if it is the very same name (Zain and Zainab are
+        // brother and sister).
+        level::GIVEN_EXACT => false,
+        _ if gamma[crate::compare::SEX] == level::DISAGREE => true,
+        level::GIVEN_ALIAS | level::GIVEN_JW_HIGH => false,
         _ => !comparer.given_one_edit_apart(ra, rb),
     };
     // Compatible enough to vouch for a join across clusters: the given names themselves (not a
@@ -88,7 +93,10 @@ pub fn check(comparer: &Comparer<'_>, a: usize, b: usize) -> PairCheck {
         && !matches!(gamma[DOB], level::DOB_DIFFERENT);
     if given_differs
         && gamma[DOB] == level::DOB_EXACT
-        && matches!(gamma[FAMILY], level::FAMILY_EXACT | level::FAMILY_PART)
+        && matches!(
+            gamma[FAMILY],
+            level::FAMILY_EXACT | level::FAMILY_PART | level::FAMILY_JW_HIGH
+        )
         && matches!(gamma[LOCATION], level::SAME_ADDRESS | level::POSTCODE_UNIT)
     {
         result.names = Some(Constraint::TwinPattern);
