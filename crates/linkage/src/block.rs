@@ -73,7 +73,7 @@ impl Rule {
             Rule::BirthDateFamilySound => "date_of_birth + family name sound",
             Rule::BirthDateGivenName => "date_of_birth + given name (nickname group)",
             Rule::PostcodeGivenInitial => "postcode + given initial",
-            Rule::PostcodeFamilySound => "postcode + family name sound",
+            Rule::PostcodeFamilySound => "postcode + family name sound + birth year",
             Rule::PostcodeBirthDate => "postcode + date_of_birth",
             Rule::NamesSoundBirthYear => {
                 "given and family name sounds + birth year + postcode area"
@@ -103,8 +103,9 @@ impl Rule {
                 (r.postcode_unit != 0).then(|| mix(&[r.postcode_unit, initial as u64]))
             }
             Rule::PostcodeFamilySound => {
+                // The birth year keeps a household's siblings and parents out of one block.
                 let family = name(r.family)?.phonetic;
-                (r.postcode_unit != 0).then(|| mix(&[r.postcode_unit, family]))
+                (r.postcode_unit != 0).then(|| mix(&[r.postcode_unit, family, r.dob.year as u64]))
             }
             Rule::PostcodeBirthDate => {
                 (r.postcode_unit != 0).then(|| Some(mix(&[r.postcode_unit, full_dob?])))?

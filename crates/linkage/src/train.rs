@@ -39,8 +39,8 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             seed: 42,
-            u_sample_pairs: 500_000,
-            em_max_pairs: 400_000,
+            u_sample_pairs: 300_000,
+            em_max_pairs: 300_000,
             em_max_iterations: 100,
             em_max_block: 60,
         }
