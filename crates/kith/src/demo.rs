@@ -76,11 +76,62 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     println!();
     println!("3. what the store now holds:");
     crate::status::print_counts(&mut store)?;
+
+    println!();
+    println!("4. linking the agencies' person records into people (kith link, unsupervised)");
+    let person_files: Vec<PathBuf> = files
+        .iter()
+        .filter(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            name.matches('.').count() == 1 && name != "organisations.csv"
+        })
+        .cloned()
+        .collect();
+    let mut report = crate::link_cmd::ReadReport::default();
+    let inputs =
+        crate::link_cmd::read_inputs(&person_files, &ingest::ColumnMap::default(), &mut report)?;
+    let started = Instant::now();
+    let config = linkage::LinkConfig {
+        seed: args.seed,
+        ..linkage::LinkConfig::default()
+    };
+    let output = linkage::link(inputs, &config, &mut |_| {});
+    let clusters = args.dir.join("clusters.csv");
+    crate::link_cmd::write_clusters(&output, &clusters)?;
+    let s = &output.summary;
+    println!(
+        "   {} records from {} agencies → {} people in {:.2}s ({} comparisons); written to {}",
+        s.records,
+        s.sources,
+        s.clusters,
+        started.elapsed().as_secs_f64(),
+        s.comparisons,
+        clusters.display()
+    );
+    for (constraint, count) in &s.prevented {
+        println!("   kept apart {count} times: {}", constraint.describe());
+    }
+    let truth = args.dir.join("truth");
+    let figures = crate::evaluate::figures(
+        &clusters,
+        &truth.join("records.csv"),
+        Some(&truth.join("persons.csv")),
+    )?;
+    println!(
+        "   against the ground truth: pairwise precision {:.4}, recall {:.4}, F1 {:.4}",
+        figures.precision, figures.recall, figures.f1
+    );
     println!();
     println!("Next steps:");
     println!("  kith status                      what the store holds and each ingest batch");
     println!("  kith quarantine                  rows the latest batch refused or warned about");
     println!("  kith ingest --help               load your own agency extracts");
+    println!(
+        "  kith link --help                 link your own extracts into people, with explanations"
+    );
     println!(
         "  kith demo                        run again: identical extracts are recognised and nothing changes"
     );

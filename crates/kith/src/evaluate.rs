@@ -10,18 +10,18 @@ use serde::Serialize;
 use crate::cli::EvaluateArgs;
 
 #[derive(Debug, Serialize)]
-struct Figures {
-    records: u64,
-    true_pairs: u64,
-    predicted_pairs: u64,
-    true_positive_pairs: u64,
-    precision: f64,
-    recall: f64,
-    f1: f64,
+pub struct Figures {
+    pub records: u64,
+    pub true_pairs: u64,
+    pub predicted_pairs: u64,
+    pub true_positive_pairs: u64,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
     /// Per hard-case tag: (true pairs involving a tagged record, of which found).
-    recall_by_case: BTreeMap<String, (u64, u64, f64)>,
+    pub recall_by_case: BTreeMap<String, (u64, u64, f64)>,
     /// False-merge pairs by relation: twins, household members, unrelated.
-    false_merges: BTreeMap<String, u64>,
+    pub false_merges: BTreeMap<String, u64>,
 }
 
 fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<csv::StringRecord>)> {
@@ -49,17 +49,28 @@ fn pairs(n: u64) -> u64 {
 }
 
 pub fn run(args: &EvaluateArgs) -> Result<()> {
-    let (ch, crows) = read_csv(&args.clusters)?;
+    let figures = figures(&args.clusters, &args.truth, args.persons.as_deref())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&figures)?);
+        return Ok(());
+    }
+    print_figures(&figures);
+    Ok(())
+}
+
+/// Scores a clusters.csv against ground truth.
+pub fn figures(clusters: &Path, truth_path: &Path, persons: Option<&Path>) -> Result<Figures> {
+    let (ch, crows) = read_csv(clusters)?;
     let (cs, ci, cc) = (
-        column(&ch, "source", &args.clusters)?,
-        column(&ch, "record_id", &args.clusters)?,
-        column(&ch, "cluster_id", &args.clusters)?,
+        column(&ch, "source", clusters)?,
+        column(&ch, "record_id", clusters)?,
+        column(&ch, "cluster_id", clusters)?,
     );
-    let (th, trows) = read_csv(&args.truth)?;
+    let (th, trows) = read_csv(truth_path)?;
     let (ts, ti, tp) = (
-        column(&th, "source", &args.truth)?,
-        column(&th, "record_id", &args.truth)?,
-        column(&th, "person_id", &args.truth)?,
+        column(&th, "source", truth_path)?,
+        column(&th, "record_id", truth_path)?,
+        column(&th, "person_id", truth_path)?,
     );
     let tags = th.iter().position(|h| h == "hard_cases");
     let mut truth: HashMap<(String, String), (String, Vec<String>)> = HashMap::new();
@@ -90,7 +101,7 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
     if records.is_empty() {
         bail!(
             "no record of `{}` appears in the truth file",
-            args.clusters.display()
+            clusters.display()
         );
     }
     if missing > 0 {
@@ -148,7 +159,7 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
     }
 
     let mut households: HashMap<String, (String, String)> = HashMap::new();
-    if let Some(path) = &args.persons {
+    if let Some(path) = persons {
         let (ph, prows) = read_csv(path)?;
         let (pp, phh, pd) = (
             column(&ph, "person_id", path)?,
@@ -194,10 +205,16 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
         recall_by_case,
         false_merges,
     };
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&figures)?);
-        return Ok(());
-    }
+    Ok(figures)
+}
+
+fn print_figures(figures: &Figures) {
+    let (true_pairs, predicted_pairs, tp_pairs) = (
+        figures.true_pairs,
+        figures.predicted_pairs,
+        figures.true_positive_pairs,
+    );
+    let (precision, recall, f1) = (figures.precision, figures.recall, figures.f1);
     println!(
         "{} records: {} true pairs, {} predicted pairs, {} correct",
         figures.records, true_pairs, predicted_pairs, tp_pairs
@@ -217,5 +234,4 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
             println!("  {relation:<44} {n}");
         }
     }
-    Ok(())
 }

@@ -73,7 +73,7 @@ const SYNONYMS: &[(&str, &[&str])] = &[
 
 /// What reading the inputs skipped.
 #[derive(Debug, Default)]
-struct ReadReport {
+pub struct ReadReport {
     rows_skipped: Vec<String>,
     ignored_columns: Vec<String>,
     recognised: Vec<String>,
@@ -87,7 +87,7 @@ fn stem(path: &Path) -> String {
 }
 
 /// Reads every input file (in parallel), keeping the order of files and rows.
-fn read_inputs(
+pub fn read_inputs(
     paths: &[PathBuf],
     map: &ColumnMap,
     report: &mut ReadReport,
@@ -330,7 +330,7 @@ pub fn run(args: &LinkArgs) -> Result<()> {
     Ok(())
 }
 
-fn write_clusters(output: &LinkOutput, path: &Path) -> Result<()> {
+pub fn write_clusters(output: &LinkOutput, path: &Path) -> Result<()> {
     let file = File::create(path).with_context(|| format!("cannot write `{}`", path.display()))?;
     let mut writer = csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, file));
     writer.write_record(["source", "record_id", "cluster_id"])?;
