@@ -466,3 +466,84 @@ pub fn train(comparer: &Comparer<'_>, mode: Mode, config: &TrainConfig) -> Model
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Expected pattern counts for known m, u and match share, over the name comparisons.
+    fn expected_patterns(m: &Table, u: &Table, lambda: f64, total: f64) -> BTreeMap<Gamma, u64> {
+        let mut patterns = BTreeMap::new();
+        for g in 1..COMPARISONS[GIVEN].levels.len() {
+            for f in 1..COMPARISONS[FAMILY].levels.len() {
+                for s in 1..COMPARISONS[crate::compare::SEX].levels.len() {
+                    let mut gamma = [0u8; N_COMPARISONS];
+                    gamma[GIVEN] = g as u8;
+                    gamma[FAMILY] = f as u8;
+                    gamma[crate::compare::SEX] = s as u8;
+                    let p = lambda * m[GIVEN][g] * m[FAMILY][f] * m[crate::compare::SEX][s]
+                        + (1.0 - lambda) * u[GIVEN][g] * u[FAMILY][f] * u[crate::compare::SEX][s];
+                    patterns.insert(gamma, (p * total).round() as u64);
+                }
+            }
+        }
+        patterns
+    }
+
+    fn row(weights: &[f64]) -> Vec<f64> {
+        let mut r = vec![0.0];
+        r.extend_from_slice(weights);
+        let total: f64 = r.iter().sum();
+        r.iter().map(|w| w / total).collect()
+    }
+
+    proptest! {
+        #[test]
+        fn em_recovers_m_when_u_is_known(
+            lambda in 0.05f64..0.5,
+            given_m in proptest::collection::vec(0.01f64..1.0, 6),
+            family_m in proptest::collection::vec(0.01f64..1.0, 5),
+        ) {
+            let mut m = empty_table();
+            let mut u = empty_table();
+            // Matches mostly agree; non-matches mostly disagree.
+            let mut gm = given_m.clone();
+            gm[0] += 4.0;
+            let mut fm = family_m.clone();
+            fm[0] += 4.0;
+            m[GIVEN] = row(&gm);
+            m[FAMILY] = row(&fm);
+            m[crate::compare::SEX] = row(&[0.97, 0.03]);
+            u[GIVEN] = row(&[0.005, 0.003, 0.01, 0.05, 0.02, 0.912]);
+            u[FAMILY] = row(&[0.004, 0.002, 0.01, 0.04, 0.944]);
+            u[crate::compare::SEX] = row(&[0.5, 0.5]);
+            let patterns = expected_patterns(&m, &u, lambda, 1e9);
+            let (estimated, estimated_lambda, _, converged) = em(
+                &patterns,
+                &u,
+                &[GIVEN, FAMILY, crate::compare::SEX],
+                &TrainConfig { em_max_iterations: 2000, ..TrainConfig::default() },
+            );
+            prop_assert!(converged);
+            prop_assert!((estimated_lambda - lambda).abs() < 0.01, "{estimated_lambda} vs {lambda}");
+            for k in [GIVEN, FAMILY] {
+                for l in 1..m[k].len() {
+                    prop_assert!((estimated[k][l] - m[k][l]).abs() < 0.02, "m[{k}][{l}] {} vs {}", estimated[k][l], m[k][l]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn set_level_keeps_a_distribution() {
+        let mut r = row(&[0.1, 0.2, 0.7]);
+        set_level(&mut r, 1, 0.001);
+        assert!((r.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!((r[1] - 0.001).abs() < 1e-12);
+        assert!(
+            (r[3] / r[2] - 3.5).abs() < 1e-9,
+            "the others keep their proportions"
+        );
+    }
+}
