@@ -413,8 +413,14 @@ fn demo_runs_end_to_end_and_a_second_run_changes_nothing() {
         "{text}"
     );
     assert!(text.contains("3. what the store now holds:"), "{text}");
-    assert!(text.contains("4. linking the agencies' person records into people"), "{text}");
-    assert!(text.contains("against the ground truth: pairwise precision"), "{text}");
+    assert!(
+        text.contains("4. linking the agencies' person records into people"),
+        "{text}"
+    );
+    assert!(
+        text.contains("against the ground truth: pairwise precision"),
+        "{text}"
+    );
     let before = stdout(&ws.kith(&["status"]));
 
     let second = ws.kith(&["demo", "--records", "800"]);
