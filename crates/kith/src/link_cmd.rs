@@ -120,116 +120,114 @@ pub fn read_inputs(
 
 fn read_file(path: &Path, map: &ColumnMap, report: &mut ReadReport) -> Result<Vec<InputRecord>> {
     let mut records = Vec::new();
-    {
-        let file = File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .buffer_capacity(1 << 20)
-            .from_reader(file);
-        let header = reader
-            .byte_headers()
-            .with_context(|| format!("`{}`: cannot read the header", path.display()))?
-            .clone();
-        if header.is_empty() {
-            bail!(
-                "`{}` is empty: expected a header with at least `record_id`",
-                path.display()
-            );
+    let file = File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .buffer_capacity(1 << 20)
+        .from_reader(file);
+    let header = reader
+        .byte_headers()
+        .with_context(|| format!("`{}`: cannot read the header", path.display()))?
+        .clone();
+    if header.is_empty() {
+        bail!(
+            "`{}` is empty: expected a header with at least `record_id`",
+            path.display()
+        );
+    }
+    let names: Vec<String> = header
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).into_owned())
+        .collect();
+    let mut slots: Vec<Option<usize>> = vec![None; LINK_COLUMNS.len()];
+    for (index, name) in names.iter().enumerate() {
+        let canonical = map.canonical(name);
+        match LINK_COLUMNS.iter().position(|c| *c == canonical) {
+            Some(slot) if slots[slot].is_none() => slots[slot] = Some(index),
+            Some(_) => bail!("`{}`: the header names `{canonical}` twice", path.display()),
+            None => {
+                if !report.ignored_columns.contains(name) {
+                    report.ignored_columns.push(name.clone());
+                }
+            }
         }
-        let names: Vec<String> = header
+    }
+    // Recognise common synonyms for columns the file does not name canonically.
+    for (slot, canonical) in LINK_COLUMNS.iter().enumerate() {
+        if slots[slot].is_some() {
+            continue;
+        }
+        let Some((_, synonyms)) = SYNONYMS.iter().find(|(c, _)| c == canonical) else {
+            continue;
+        };
+        if let Some(index) = names
             .iter()
-            .map(|h| String::from_utf8_lossy(h).into_owned())
-            .collect();
-        let mut slots: Vec<Option<usize>> = vec![None; LINK_COLUMNS.len()];
-        for (index, name) in names.iter().enumerate() {
-            let canonical = map.canonical(name);
-            match LINK_COLUMNS.iter().position(|c| *c == canonical) {
-                Some(slot) if slots[slot].is_none() => slots[slot] = Some(index),
-                Some(_) => bail!("`{}`: the header names `{canonical}` twice", path.display()),
-                None => {
-                    if !report.ignored_columns.contains(name) {
-                        report.ignored_columns.push(name.clone());
-                    }
-                }
-            }
+            .position(|n| synonyms.contains(&ingest::columns::normalise_header(n).as_str()))
+        {
+            slots[slot] = Some(index);
+            report.ignored_columns.retain(|c| c != &names[index]);
+            report
+                .recognised
+                .push(format!("`{}` as {canonical}", names[index]));
         }
-        // Recognise common synonyms for columns the file does not name canonically.
-        for (slot, canonical) in LINK_COLUMNS.iter().enumerate() {
-            if slots[slot].is_some() {
-                continue;
-            }
-            let Some((_, synonyms)) = SYNONYMS.iter().find(|(c, _)| c == canonical) else {
-                continue;
-            };
-            if let Some(index) = names
-                .iter()
-                .position(|n| synonyms.contains(&ingest::columns::normalise_header(n).as_str()))
-            {
-                slots[slot] = Some(index);
-                report.ignored_columns.retain(|c| c != &names[index]);
-                report
-                    .recognised
-                    .push(format!("`{}` as {canonical}", names[index]));
-            }
-        }
-        if slots[0].is_none() {
-            bail!(
-                "`{}`: the header has no `record_id` column (found: {}); rename it or use --map record_id=YOUR_COLUMN",
-                path.display(),
-                names.join(", ")
-            );
-        }
-        let default_source = stem(path);
-        let mut row = csv::ByteRecord::new();
-        loop {
-            match reader.read_byte_record(&mut row) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(error) => {
-                    report
-                        .rows_skipped
-                        .push(format!("{}: {error}", path.display()));
-                    continue;
-                }
-            }
-            let line = row.position().map(|p| p.line()).unwrap_or(0);
-            if row.len() != header.len() {
-                report.rows_skipped.push(format!(
-                    "{} line {line}: {} fields, the header has {}",
-                    path.display(),
-                    row.len(),
-                    header.len()
-                ));
-                continue;
-            }
-            let field = |slot: usize| -> Option<String> {
-                let bytes = row.get(slots[slot]?)?;
-                let text = String::from_utf8_lossy(bytes);
-                let text = text.trim();
-                (!text.is_empty()).then(|| text.to_string())
-            };
-            let Some(record_id) = field(0) else {
+    }
+    if slots[0].is_none() {
+        bail!(
+            "`{}`: the header has no `record_id` column (found: {}); rename it or use --map record_id=YOUR_COLUMN",
+            path.display(),
+            names.join(", ")
+        );
+    }
+    let default_source = stem(path);
+    let mut row = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut row) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(error) => {
                 report
                     .rows_skipped
-                    .push(format!("{} line {line}: empty record_id", path.display()));
+                    .push(format!("{}: {error}", path.display()));
                 continue;
-            };
-            records.push(InputRecord {
-                source: field(1).unwrap_or_else(|| default_source.clone()),
-                record_id,
-                given_name: field(2),
-                middle_names: field(3),
-                family_name: field(4),
-                date_of_birth: field(5),
-                sex: field(6),
-                address: field(7),
-                town: field(8),
-                postcode: field(9),
-                nhs_number: field(10),
-                nhs_number_status: field(11),
-                upn: field(12),
-            });
+            }
         }
+        let line = row.position().map(|p| p.line()).unwrap_or(0);
+        if row.len() != header.len() {
+            report.rows_skipped.push(format!(
+                "{} line {line}: {} fields, the header has {}",
+                path.display(),
+                row.len(),
+                header.len()
+            ));
+            continue;
+        }
+        let field = |slot: usize| -> Option<String> {
+            let bytes = row.get(slots[slot]?)?;
+            let text = String::from_utf8_lossy(bytes);
+            let text = text.trim();
+            (!text.is_empty()).then(|| text.to_string())
+        };
+        let Some(record_id) = field(0) else {
+            report
+                .rows_skipped
+                .push(format!("{} line {line}: empty record_id", path.display()));
+            continue;
+        };
+        records.push(InputRecord {
+            source: field(1).unwrap_or_else(|| default_source.clone()),
+            record_id,
+            given_name: field(2),
+            middle_names: field(3),
+            family_name: field(4),
+            date_of_birth: field(5),
+            sex: field(6),
+            address: field(7),
+            town: field(8),
+            postcode: field(9),
+            nhs_number: field(10),
+            nhs_number_status: field(11),
+            upn: field(12),
+        });
     }
     Ok(records)
 }
@@ -335,10 +333,10 @@ pub fn write_clusters(output: &LinkOutput, path: &Path) -> Result<()> {
     let mut writer = csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, file));
     writer.write_record(["source", "record_id", "cluster_id"])?;
     let data = &output.data;
-    for (index, (source, id)) in data.ids.iter().enumerate() {
+    for (index, id) in data.record_ids.iter().enumerate() {
         let representative = output.clusters[index] as usize;
         writer.write_record([
-            data.sources[*source as usize].as_str(),
+            data.source_of(index),
             id.as_str(),
             &output.label(representative),
         ])?;
@@ -362,13 +360,12 @@ fn write_pairs(output: &LinkOutput, path: &Path) -> Result<()> {
     ])?;
     let data = &output.data;
     for pair in &output.pairs {
-        let (sl, il) = &data.ids[pair.a as usize];
-        let (sr, ir) = &data.ids[pair.b as usize];
+        let (a, b) = (pair.a as usize, pair.b as usize);
         writer.write_record([
-            data.sources[*sl as usize].as_str(),
-            il.as_str(),
-            data.sources[*sr as usize].as_str(),
-            ir.as_str(),
+            data.source_of(a),
+            data.record_ids[a].as_str(),
+            data.source_of(b),
+            data.record_ids[b].as_str(),
             &format!("{:.4}", pair.weight),
             &format!("{:.6}", pair.probability),
         ])?;
@@ -386,7 +383,7 @@ fn explain_pairs(
     json: bool,
 ) -> Result<()> {
     let mut index: HashMap<String, usize> = HashMap::new();
-    for i in 0..output.data.ids.len() {
+    for i in 0..output.data.record_ids.len() {
         index.entry(output.label(i)).or_insert(i);
     }
     let mut stdout = std::io::stdout().lock();

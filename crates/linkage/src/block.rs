@@ -8,7 +8,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::prepare::{Dataset, Prepared, hash_str};
+use crate::prepare::{Dataset, Prepared};
 
 /// Which pairs a run compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -84,8 +84,7 @@ impl Rule {
     /// The record's key under this rule, or `None` when a part is missing.
     pub fn key(self, data: &Dataset, r: &Prepared) -> Option<u64> {
         let name = |i: Option<u32>| i.and_then(|i| data.names.get(i as usize));
-        let full_dob = (r.dob.year != 0 && r.dob.month != 0 && r.dob.day != 0)
-            .then_some((r.dob.year as u64) << 16 | (r.dob.month as u64) << 8 | r.dob.day as u64);
+        let full_dob = r.dob.full_key();
         let mix = |parts: &[u64]| {
             let mut h = 0xcbf2_9ce4_8422_2325u64 ^ (self as u64);
             for p in parts {
@@ -211,9 +210,4 @@ fn rule_pairs(data: &Dataset, mode: Mode, rule: Rule, max_block: usize) -> (Vec<
     }
     stats.pairs = pairs.len() as u64;
     (pairs, stats)
-}
-
-/// A stable hash of text, for callers building their own keys.
-pub fn key_of(text: &str) -> u64 {
-    hash_str(text)
 }

@@ -29,15 +29,11 @@ fn r3(x: f64) -> f64 {
 /// Explains the score of records `a` and `b`.
 pub fn explain(comparer: &Comparer<'_>, scorer: &Scorer<'_>, a: usize, b: usize) -> Explanation {
     let data = comparer.data;
-    let label = |i: usize| {
-        let (source, id) = &data.ids[i];
-        format!("{}:{}", data.sources[*source as usize], id)
-    };
     let gamma = comparer.gamma(a, b);
     let weight = scorer.weight(&gamma, a);
     Explanation {
-        left: label(a),
-        right: label(b),
+        left: data.label(a),
+        right: data.label(b),
         prior_weight: r3(scorer.prior),
         contributions: scorer
             .contributions(&gamma, a)

@@ -167,8 +167,7 @@ pub struct LinkOutput {
 impl LinkOutput {
     /// `source:record_id` of a record.
     pub fn label(&self, index: usize) -> String {
-        let (source, id) = &self.data.ids[index];
-        format!("{}:{}", self.data.sources[*source as usize], id)
+        self.data.label(index)
     }
 
     /// Explains any two records of the run.

@@ -75,6 +75,12 @@ impl Dob {
         self.year != 0
     }
 
+    /// The full date packed into one integer, when day and month are known.
+    pub fn full_key(&self) -> Option<u64> {
+        (self.month != 0 && self.day != 0)
+            .then_some((self.year as u64) << 16 | (self.month as u64) << 8 | self.day as u64)
+    }
+
     /// An approximate day number (for "within a year"), taking unknown parts as mid-range.
     pub fn approximate_days(&self) -> i32 {
         let month = if self.month == 0 {
@@ -130,11 +136,29 @@ pub struct Dataset {
     pub records: Vec<Prepared>,
     pub names: Vec<NameInfo>,
     pub sources: Vec<String>,
-    pub ids: Vec<(u32, String)>,
-    /// Term frequency of each given-name and family-name `key`, as a share of records.
-    pub given_tf: FxHashMap<u64, f64>,
-    pub family_tf: FxHashMap<u64, f64>,
+    /// Each record's own id, in input order.
+    pub record_ids: Vec<String>,
     pub summary: PrepareSummary,
+}
+
+impl Dataset {
+    /// The source of record `index`.
+    pub fn source_of(&self, index: usize) -> &str {
+        self.records
+            .get(index)
+            .and_then(|r| self.sources.get(r.source as usize))
+            .map(String::as_str)
+            .unwrap_or("")
+    }
+
+    /// `source:record_id` of record `index`, as explanations and cluster ids show it.
+    pub fn label(&self, index: usize) -> String {
+        format!(
+            "{}:{}",
+            self.source_of(index),
+            self.record_ids.get(index).map(String::as_str).unwrap_or("")
+        )
+    }
 }
 
 pub(crate) fn hash_str(text: &str) -> u64 {
@@ -382,11 +406,7 @@ pub fn prepare(inputs: Vec<InputRecord>, nicknames: &Nicknames) -> Dataset {
     }
     drop(name_index);
     drop(raw_names);
-    let ids: Vec<(u32, String)> = inputs
-        .into_iter()
-        .zip(&refs)
-        .map(|(input, r)| (r[0].unwrap_or(0), input.record_id))
-        .collect();
+    let record_ids: Vec<String> = inputs.into_iter().map(|input| input.record_id).collect();
     let total = records.len().max(1) as f64;
     let to_tf = |counts: FxHashMap<u64, u32>| -> FxHashMap<u64, f64> {
         counts
@@ -410,9 +430,7 @@ pub fn prepare(inputs: Vec<InputRecord>, nicknames: &Nicknames) -> Dataset {
         records,
         names,
         sources,
-        ids,
-        given_tf,
-        family_tf,
+        record_ids,
         summary,
     }
 }

@@ -150,13 +150,7 @@ fn estimate_u(comparer: &Comparer<'_>, mode: Mode, config: &TrainConfig) -> (Tab
     // Rare agreements are too rare for a sample to count well; compute them exactly from value
     // frequencies and rescale the rest of the row around them.
     let name_key = |i: Option<u32>| i.map(|i| data.names[i as usize].key).unwrap_or(0);
-    let dob_key = |r: &crate::prepare::Prepared| {
-        if r.dob.month != 0 && r.dob.day != 0 {
-            (r.dob.year as u64) << 16 | (r.dob.month as u64) << 8 | r.dob.day as u64
-        } else {
-            0
-        }
-    };
+    let dob_key = |r: &crate::prepare::Prepared| r.dob.full_key().unwrap_or(0);
     let keys: [Box<KeyFn<'_>>; 6] = [
         Box::new(|r| name_key(r.given)),
         Box::new(|r| name_key(r.family)),
@@ -341,11 +335,7 @@ pub fn train(comparer: &Comparer<'_>, mode: Mode, config: &TrainConfig) -> Model
     let data = comparer.data;
     let (u, sampled) = estimate_u(comparer, mode, config);
 
-    let full_dob = |r: &crate::prepare::Prepared| {
-        (r.dob.month != 0 && r.dob.day != 0).then_some(
-            ((r.dob.year as u64) << 16 | (r.dob.month as u64) << 8 | r.dob.day as u64) | 1 << 40,
-        )
-    };
+    let full_dob = |r: &crate::prepare::Prepared| r.dob.full_key().map(|k| k | 1 << 40);
     let names_sound = |r: &crate::prepare::Prepared| {
         let given = data.names.get(r.given? as usize)?;
         let family = data.names.get(r.family? as usize)?;
