@@ -84,4 +84,13 @@ pub enum LedgerError {
         later: usize,
         later_size: u64,
     },
+    /// A stored frontier whose number of subtree roots does not fit its size.
+    #[error("malformed frontier: size {size} needs one root per set bit, found {hashes}")]
+    MalformedFrontier { size: u64, hashes: usize },
+    /// A verifier key that cannot be parsed.
+    #[error("malformed public key: {reason}")]
+    MalformedKey { reason: &'static str },
+    /// A proof bundle that cannot be read or does not fit together.
+    #[error("malformed proof: {reason}")]
+    MalformedProof { reason: String },
 }

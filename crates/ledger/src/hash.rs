@@ -35,3 +35,17 @@ pub fn to_hex(hash: &Hash) -> String {
         s
     })
 }
+
+/// Parses 64 hex digits (either case) back into a hash.
+pub fn from_hex(text: &str) -> Option<Hash> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut out = [0; 32];
+    for (i, pair) in bytes.chunks(2).enumerate() {
+        let digit = |c: u8| char::from(c).to_digit(16);
+        out[i] = u8::try_from(digit(pair[0])? * 16 + digit(pair[1])?).ok()?;
+    }
+    Some(out)
+}

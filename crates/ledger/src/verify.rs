@@ -44,6 +44,20 @@ pub fn verify_log(
     checkpoints: &[SignedCheckpoint],
     key: &VerifyingKey,
 ) -> Result<VerifyReport, LedgerError> {
+    verify_leaves(
+        entries.iter().map(|entry| (entry.seq, entry.leaf_hash())),
+        checkpoints,
+        key,
+    )
+}
+
+/// [`verify_log`] over `(seq, leaf hash)` pairs, for a caller that streams a large log from
+/// storage rather than holding every [`Entry`] in memory; the findings are the same.
+pub fn verify_leaves(
+    leaves: impl IntoIterator<Item = (u64, Hash)>,
+    checkpoints: &[SignedCheckpoint],
+    key: &VerifyingKey,
+) -> Result<VerifyReport, LedgerError> {
     for (i, signed) in checkpoints.iter().enumerate() {
         verify(signed, key).map_err(|source| LedgerError::CheckpointSignature {
             checkpoint: i,
@@ -53,15 +67,15 @@ pub fn verify_log(
     }
 
     let mut log = Log::new();
-    for (index, entry) in (0u64..).zip(entries) {
-        if entry.seq != index {
+    for (index, (seq, leaf_hash)) in (0u64..).zip(leaves) {
+        if seq != index {
             return Err(LedgerError::SeqMismatch {
                 index,
                 expected: index,
-                found: entry.seq,
+                found: seq,
             });
         }
-        log.append(entry.leaf_hash());
+        log.append(leaf_hash);
     }
     let n = log.size();
 
