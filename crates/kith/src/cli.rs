@@ -29,6 +29,14 @@ pub enum Command {
     Link(LinkArgs),
     /// Score a clusters.csv against ground truth: pairwise precision, recall, F1, hard cases.
     Evaluate(EvaluateArgs),
+    /// The live person registry: link waiting records, look up, merge, split, adopt, outbox.
+    Registry(RegistryArgs),
+    /// The review queue of possible matches: list, show (with the evidence), accept, reject.
+    Review(ReviewArgs),
+    /// Cross-reference an identifier (`system|value`) to a person and all their identifiers.
+    Xref(XrefArgs),
+    /// Linkage quality: verified NHS number coverage, match rates, review queue, drift alerts.
+    Stats(StatsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -118,7 +126,12 @@ pub struct EvaluateArgs {
 pub struct DbArgs {
     /// Store URL: `sqlite:PATH` (embedded, the default) or `postgres://user@host:port/db`
     /// (optionally `?schema=NAME`).
-    #[arg(long, env = "KITH_DB", default_value = "sqlite:kith-data/kith.db")]
+    #[arg(
+        long,
+        env = "KITH_DB",
+        default_value = "sqlite:kith-data/kith.db",
+        global = true
+    )]
     pub db: String,
 }
 
@@ -235,4 +248,250 @@ pub struct QuarantineArgs {
     /// Show only rejected rows, not warnings.
     #[arg(long)]
     pub rejected_only: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  kith registry load
+  kith registry match --given Amelia --family Khan --dob 2014-03-09 --postcode 'LS6 2AB'
+  kith registry person K0000000423
+  kith registry merge K0000000175 K000000423X --reason 'same child: birth certificate seen'
+  kith registry split K0000000175 --record SCH_107123:S9 --reason 'different child, same name'
+  kith registry link GP_B86001:P1 SCH_107123:S9 --reason 'confirmed with the school'
+  kith registry unlink GP_B86001:P1 SCH_107123:S9 --reason 'twins; checked with the GP'
+  kith registry adopt K0000000175 --reason 'adoption order 2026/123'
+  kith registry outbox --org GP_B86001 --ack")]
+pub struct RegistryArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Who is acting (recorded in every change); defaults to $USER.
+    #[arg(long, global = true)]
+    pub actor: Option<String>,
+    #[command(subcommand)]
+    pub command: RegistryCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Link every record not yet linked to a person (an initial load when the registry is empty).
+    Load,
+    /// Grade the persons a set of demographics may be (read-only; the real-time search).
+    Match(MatchArgs),
+    /// A person: current CCI (following merges), identifiers and history.
+    Person(PersonArgs),
+    /// Merge two persons; the older CCI survives and the other points to it.
+    Merge(MergeArgs),
+    /// Move records out of a person into a new one (an unmerge).
+    Split(SplitArgs),
+    /// Record that two agency records are the same child (must-link) and join their persons.
+    Link(PairArgs),
+    /// Record that two agency records are different children (cannot-link), splitting if needed.
+    Unlink(PairArgs),
+    /// Adoption: a new identity; the link to the old one is sealed.
+    Adopt(ReasonedPerson),
+    /// Open a sealed adoption link (the access is recorded).
+    Sealed(ReasonedPerson),
+    /// Record a disputed age as a range of possible birth dates.
+    AgeRange(AgeRangeArgs),
+    /// Identity-change messages for an organisation (merges, splits).
+    Outbox(OutboxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MatchArgs {
+    #[arg(long)]
+    pub given: Option<String>,
+    #[arg(long)]
+    pub family: Option<String>,
+    /// Date of birth in any common UK form.
+    #[arg(long)]
+    pub dob: Option<String>,
+    #[arg(long)]
+    pub sex: Option<String>,
+    #[arg(long)]
+    pub postcode: Option<String>,
+    /// A verified NHS number.
+    #[arg(long)]
+    pub nhs: Option<String>,
+    /// Also list certainly-not candidates.
+    #[arg(long)]
+    pub all: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PersonArgs {
+    pub cci: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    pub a: String,
+    pub b: String,
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SplitArgs {
+    pub cci: String,
+    /// A record to move, as ORG:LOCAL_ID (repeatable).
+    #[arg(long = "record", required = true)]
+    pub records: Vec<String>,
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PairArgs {
+    /// ORG:LOCAL_ID
+    pub a: String,
+    /// ORG:LOCAL_ID
+    pub b: String,
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ReasonedPerson {
+    pub cci: String,
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AgeRangeArgs {
+    pub cci: String,
+    /// Earliest possible birth date.
+    #[arg(long)]
+    pub from: String,
+    /// Latest possible birth date.
+    #[arg(long)]
+    pub to: String,
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct OutboxArgs {
+    /// The subscribing organisation's code.
+    #[arg(long)]
+    pub org: String,
+    /// Only messages after this id.
+    #[arg(long, default_value_t = 0)]
+    pub after: i64,
+    #[arg(long, default_value_t = 100)]
+    pub limit: i64,
+    /// Mark the listed messages delivered.
+    #[arg(long)]
+    pub ack: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  kith review list
+  kith review list --blind --json
+  kith review show 17
+  kith review accept 17 --reason 'same NHS number on the birth notification'
+  kith review reject 18 --reason 'twins: different given names confirmed by the school'")]
+pub struct ReviewArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Who is reviewing (recorded with the decision); defaults to $USER.
+    #[arg(long, global = true)]
+    pub actor: Option<String>,
+    #[command(subcommand)]
+    pub command: ReviewCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// List review items.
+    List(ReviewListArgs),
+    /// One item with the per-field evidence behind its score.
+    Show(ReviewShowArgs),
+    /// The pair is one child: link them (must-link) and merge their persons.
+    Accept(ReviewDecision),
+    /// The pair are different children: keep them apart for good (cannot-link).
+    Reject(ReviewDecision),
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewListArgs {
+    /// open, accepted or rejected.
+    #[arg(long, default_value = "open")]
+    pub status: String,
+    #[arg(long, default_value_t = 50)]
+    pub limit: i64,
+    /// Hide scores, so the reviewer judges the evidence alone.
+    #[arg(long)]
+    pub blind: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewShowArgs {
+    pub id: i64,
+    /// Hide scores, so the reviewer judges the evidence alone.
+    #[arg(long)]
+    pub blind: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewDecision {
+    pub id: i64,
+    /// Why (stored with the decision).
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Systems: https://fhir.nhs.uk/Id/nhs-number (or nhs), upn, pnc, cci, local:ORG (an agency's own id).
+An unknown identifier is an error; a known one with nothing in the target systems lists nothing.
+
+Examples:
+  kith xref 'https://fhir.nhs.uk/Id/nhs-number|9434765919'
+  kith xref 'local:GP_B86001|P1042' --target upn --json")]
+pub struct XrefArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// SYSTEM|VALUE
+    pub identifier: String,
+    /// Only identifiers in this system (repeatable).
+    #[arg(long = "target")]
+    pub targets: Vec<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Each run is saved and compared with the previous one: a share moving by more than 5 points is
+reported as drift.
+
+Examples:
+  kith stats
+  kith stats --json --go-live 0.9")]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Share of records with a verified NHS number a source needs to go live.
+    #[arg(long, default_value_t = 0.95)]
+    pub go_live: f64,
+    /// Do not save this run for the next drift comparison.
+    #[arg(long)]
+    pub no_save: bool,
+    #[arg(long)]
+    pub json: bool,
 }

@@ -8,6 +8,7 @@ mod demo;
 mod evaluate;
 mod ingest_cmd;
 mod link_cmd;
+mod registry_cmd;
 mod status;
 mod synth_cmd;
 
@@ -31,6 +32,10 @@ fn main() -> std::process::ExitCode {
         cli::Command::Quarantine(args) => status::quarantine(&args),
         cli::Command::Link(args) => link_cmd::run(&args),
         cli::Command::Evaluate(args) => evaluate::run(&args),
+        cli::Command::Registry(args) => registry_cmd::run(&args),
+        cli::Command::Review(args) => registry_cmd::review(&args),
+        cli::Command::Xref(args) => registry_cmd::xref(&args),
+        cli::Command::Stats(args) => registry_cmd::stats(&args),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -23,6 +23,7 @@
 mod backend_pg;
 mod backend_sqlite;
 mod ops;
+mod registry;
 mod sql;
 
 use std::fmt;
@@ -30,6 +31,10 @@ use std::fmt;
 pub use ops::{
     BatchState, Chunk, ChunkOutcome, IngestIssue, NewBatch, Severity, StoreCounts, StoredRecord,
     Upsert,
+};
+pub use registry::{
+    OutboxMessage, PersonEvent, PersonIdentifier, PersonRow, QueueCounts, RegistryConn,
+    RegistryRecord, ReviewItem, RuleKind, SavedModel, SourceCounts, StewardRule,
 };
 
 use thiserror::Error;

@@ -11,10 +11,14 @@ use sha2::{Digest, Sha256};
 use crate::sql::{Conn, Param, Row};
 use crate::{Backend, Result, Store, StoreError};
 
-const MIGRATIONS_SQLITE: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
-const MIGRATIONS_POSTGRES: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS_SQLITE: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_registry.sql")),
+];
+const MIGRATIONS_POSTGRES: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../migrations/postgres/0002_registry.sql")),
+];
 
 pub(crate) fn migrate(conn: &mut dyn Conn, backend: Backend) -> Result<()> {
     let migrations = match backend {
