@@ -14,12 +14,16 @@
 //!   chunk behind, and a re-run resumes after the last committed line.
 //! - [`BatchState`]: an ingest batch, keyed by the file's SHA-256 so that re-running the same
 //!   extract is recognised.
+//! - [`audit::AuditLog`]: the append-only, tamper-evident audit ledger, kept in a database of
+//!   its own (`audit.db` beside the store, or a `<schema>_audit` schema) so its volume never
+//!   slows the operational tables.
 //!
 //! ```
 //! let mut store = store::Store::open("sqlite::memory:").unwrap();
 //! assert_eq!(store.counts().unwrap().source_records, 0);
 //! ```
 
+pub mod audit;
 mod backend_pg;
 mod backend_sqlite;
 mod ops;
