@@ -172,6 +172,9 @@ pub struct IngestArgs {
     /// Also write every quarantined row and warning to this CSV file.
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
+    /// Store only; do not link the new records to persons (run `kith registry load` later).
+    #[arg(long)]
+    pub no_link: bool,
     /// Extracts to load: `.csv`, or `.ndjson`/`.jsonl`/`.json` with one object per line.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -261,7 +264,8 @@ Examples:
   kith registry link GP_B86001:P1 SCH_107123:S9 --reason 'confirmed with the school'
   kith registry unlink GP_B86001:P1 SCH_107123:S9 --reason 'twins; checked with the GP'
   kith registry adopt K0000000175 --reason 'adoption order 2026/123'
-  kith registry outbox --org GP_B86001 --ack")]
+  kith registry outbox --org GP_B86001 --ack
+  kith registry export --out persons.csv && kith evaluate --clusters persons.csv --truth data/synth/truth/records.csv")]
 pub struct RegistryArgs {
     #[command(flatten)]
     pub db: DbArgs,
@@ -276,6 +280,8 @@ pub struct RegistryArgs {
 pub enum RegistryCommand {
     /// Link every record not yet linked to a person (an initial load when the registry is empty).
     Load,
+    /// Train a new model version on every stored record; existing identifiers do not change.
+    Train,
     /// Grade the persons a set of demographics may be (read-only; the real-time search).
     Match(MatchArgs),
     /// A person: current CCI (following merges), identifiers and history.
@@ -296,6 +302,9 @@ pub enum RegistryCommand {
     AgeRange(AgeRangeArgs),
     /// Identity-change messages for an organisation (merges, splits).
     Outbox(OutboxArgs),
+    /// Write every record's person as clusters.csv (`source,record_id,cluster_id`), the format
+    /// `kith evaluate` and `kith link` use.
+    Export(ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -374,6 +383,13 @@ pub struct AgeRangeArgs {
     pub to: String,
     #[arg(long)]
     pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Where to write the CSV.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

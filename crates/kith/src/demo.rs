@@ -78,42 +78,29 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     crate::status::print_counts(&mut store)?;
 
     println!();
-    println!("4. linking the agencies' person records into people (kith link, unsupervised)");
-    let person_files: Vec<PathBuf> = files
-        .iter()
-        .filter(|p| {
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            name.matches('.').count() == 1 && name != "organisations.csv"
-        })
-        .cloned()
-        .collect();
-    let mut report = crate::link_cmd::ReadReport::default();
-    let inputs =
-        crate::link_cmd::read_inputs(&person_files, &ingest::ColumnMap::default(), &mut report)?;
+    println!("4. linking the agencies' records into persons (the live registry)");
+    let mut registry = registry::Registry::open(&mut store, registry::RegistryConfig::default())
+        .context("cannot open the person registry")?;
     let started = Instant::now();
-    let config = linkage::LinkConfig {
-        seed: args.seed,
-        ..linkage::LinkConfig::default()
-    };
-    let output = linkage::link(inputs, &config, &mut |_| {});
-    let clusters = args.dir.join("clusters.csv");
-    crate::link_cmd::write_clusters(&output, &clusters)?;
-    let s = &output.summary;
-    println!(
-        "   {} records from {} agencies → {} people in {:.2}s ({} comparisons); written to {}",
-        s.records,
-        s.sources,
-        s.clusters,
-        started.elapsed().as_secs_f64(),
-        s.comparisons,
-        clusters.display()
-    );
-    for (constraint, count) in &s.prevented {
-        println!("   kept apart {count} times: {}", constraint.describe());
+    let summary = crate::registry_cmd::link_pending(&mut store, &mut registry, "demo", true)?;
+    if summary.records > 0 {
+        println!(
+            "   {} records → {} persons ({} records joined existing persons), {} pairs queued for review{}",
+            summary.records,
+            summary.persons_created,
+            summary.linked_to_existing,
+            summary.queued_for_review,
+            if summary.model_trained {
+                "; model trained and saved"
+            } else {
+                ""
+            }
+        );
+    } else {
+        println!("   every record was already linked; identifiers are unchanged");
     }
+    let clusters = args.dir.join("persons.csv");
+    crate::registry_cmd::export(&mut store, &clusters)?;
     let truth = args.dir.join("truth");
     let figures = crate::evaluate::figures(
         &clusters,
@@ -121,14 +108,22 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         Some(&truth.join("persons.csv")),
     )?;
     println!(
-        "   against the ground truth: pairwise precision {:.4}, recall {:.4}, F1 {:.4}",
-        figures.precision, figures.recall, figures.f1
+        "   against the ground truth: pairwise precision {:.4}, recall {:.4}, F1 {:.4} ({:.2}s)",
+        figures.precision,
+        figures.recall,
+        figures.f1,
+        started.elapsed().as_secs_f64()
     );
+    if let Some((org, local, cci)) = store.registry().all_links()?.into_iter().next() {
+        println!("   for example {org}:{local} is person {cci}: try `kith registry person {cci}`");
+    }
     println!();
     println!("Next steps:");
     println!("  kith status                      what the store holds and each ingest batch");
     println!("  kith quarantine                  rows the latest batch refused or warned about");
     println!("  kith ingest --help               load your own agency extracts");
+    println!("  kith review list                 possible matches waiting for a data steward");
+    println!("  kith stats                       linkage quality per source, with drift alerts");
     println!(
         "  kith link --help                 link your own extracts into people, with explanations"
     );

@@ -67,6 +67,17 @@ pub fn run(args: &IngestArgs) -> Result<()> {
         write_report(&mut store, &outcomes, path)?;
         println!("report of every issue written to {}", path.display());
     }
+    if !args.no_link {
+        // Every new record is matched to a person as soon as it is stored.
+        let mut registry =
+            registry::Registry::open(&mut store, registry::RegistryConfig::default())
+                .context("cannot open the person registry")?;
+        let actor = format!(
+            "ingest:{}",
+            std::env::var("USER").unwrap_or_else(|_| "kith".into())
+        );
+        crate::registry_cmd::link_pending(&mut store, &mut registry, &actor, false)?;
+    }
     if !failures.is_empty() {
         for (file, error) in &failures {
             eprintln!("error: {file}: {error:#}");

@@ -84,6 +84,19 @@ pub fn link_pending(
     Ok(summary)
 }
 
+/// Writes every linked record's person as `source,record_id,cluster_id`.
+pub fn export(store: &mut Store, path: &std::path::Path) -> Result<usize> {
+    let links = store.registry().all_links()?;
+    let mut writer = csv::Writer::from_path(path)
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    writer.write_record(["source", "record_id", "cluster_id"])?;
+    for (org, local, cci) in &links {
+        writer.write_record([org, local, cci])?;
+    }
+    writer.flush()?;
+    Ok(links.len())
+}
+
 fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
@@ -106,6 +119,21 @@ pub fn run(args: &RegistryArgs) -> Result<()> {
             if summary.records == 0 {
                 println!("every record is already linked to a person");
             }
+        }
+        RegistryCommand::Train => {
+            let started = Instant::now();
+            let version = registry.train(
+                &mut store,
+                Change {
+                    actor: &actor,
+                    at: &at,
+                    reason: Some("retrained on every stored record"),
+                },
+            )?;
+            println!(
+                "trained and saved model version {version} in {:.1} s; new records are scored with it, existing identifiers are unchanged",
+                started.elapsed().as_secs_f64()
+            );
         }
         RegistryCommand::Match(m) => {
             let record = RegistryRecord {
@@ -261,6 +289,13 @@ pub fn run(args: &RegistryArgs) -> Result<()> {
             println!(
                 "recorded: {} was born between {} and {}",
                 a.cci, a.from, a.to
+            );
+        }
+        RegistryCommand::Export(e) => {
+            let written = export(&mut store, &e.out)?;
+            println!(
+                "{written} records with their persons written to {}",
+                e.out.display()
             );
         }
         RegistryCommand::Outbox(o) => {

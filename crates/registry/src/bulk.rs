@@ -120,34 +120,8 @@ impl Registry {
         let (model_version, model_trained) = match self.model() {
             Some(m) => (m.version, false),
             None => {
-                let mut counts: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-                for record in &data.records {
-                    for (field, name) in [("given", record.given), ("family", record.family)] {
-                        if let Some(info) = name.and_then(|i| data.names.get(i as usize)) {
-                            *counts.entry((field, info.full.as_str())).or_default() += 1;
-                        }
-                    }
-                }
-                let name_counts: Vec<(&str, &str, i64)> =
-                    counts.into_iter().map(|((f, n), c)| (f, n, c)).collect();
-                let json = output.model.to_json();
-                let population = data.records.len() as i64;
-                let version = store.registry_tx(|tx| {
-                    tx.save_model(
-                        change.at,
-                        &json,
-                        output.prior_weight,
-                        population,
-                        Some("trained by the initial load"),
-                        &name_counts,
-                    )
-                })?;
-                self.model = Some(LoadedModel {
-                    version,
-                    model: output.model.clone(),
-                    prior: output.prior_weight,
-                    population,
-                });
+                let note = "trained by the initial load";
+                let version = self.save_model(store, &output, change, note)?;
                 (version, true)
             }
         };
@@ -232,6 +206,82 @@ impl Registry {
             Ok(())
         })?;
         Ok(summary)
+    }
+}
+
+impl Registry {
+    /// Trains a new model version on every stored record and saves it; later matches use it.
+    /// Existing persons and links are not touched: identifiers never change on a retrain.
+    pub fn train(&mut self, store: &mut Store, change: Change<'_>) -> Result<i64> {
+        let mut records: Vec<RegistryRecord> = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = store.registry().records_page(after, 50_000)?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            records.extend(page);
+        }
+        if records.is_empty() {
+            return Err(RegistryError::Refused(
+                "the store holds no person records to train on: ingest agency extracts first"
+                    .into(),
+            ));
+        }
+        let inputs = records.iter().map(to_input).collect();
+        drop(records);
+        let link_config = LinkConfig {
+            mode: Mode::LinkAndDedupe,
+            threshold: self.config.possible_probability,
+            max_block: self.config.max_block,
+            model: None,
+            nicknames: self.config.nicknames.clone(),
+            train: self.config.train,
+            seed: self.config.train.seed,
+            ..LinkConfig::default()
+        };
+        let output = linkage::link(inputs, &link_config, &mut |_| {});
+        self.save_model(store, &output, change, change.reason.unwrap_or("retrained"))
+    }
+
+    /// Saves a run's model with its prior and the population's name counts as a new version,
+    /// and scores with it from now on.
+    fn save_model(
+        &mut self,
+        store: &mut Store,
+        output: &linkage::LinkOutput,
+        change: Change<'_>,
+        note: &str,
+    ) -> Result<i64> {
+        let data = &output.data;
+        let mut counts: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+        for record in &data.records {
+            for (field, name) in [("given", record.given), ("family", record.family)] {
+                if let Some(info) = name.and_then(|i| data.names.get(i as usize)) {
+                    *counts.entry((field, info.full.as_str())).or_default() += 1;
+                }
+            }
+        }
+        let name_counts: Vec<(&str, &str, i64)> =
+            counts.into_iter().map(|((f, n), c)| (f, n, c)).collect();
+        let json = output.model.to_json();
+        let population = data.records.len() as i64;
+        let version = store.registry_tx(|tx| {
+            tx.save_model(
+                change.at,
+                &json,
+                output.prior_weight,
+                population,
+                Some(note),
+                &name_counts,
+            )
+        })?;
+        self.model = Some(LoadedModel {
+            version,
+            model: output.model.clone(),
+            prior: output.prior_weight,
+            population,
+        });
+        Ok(version)
     }
 }
 

@@ -126,7 +126,11 @@ struct Child {
 
 fn child(i: u32) -> Child {
     Child {
-        address: format!("{} {} Road", 1 + i % 97, ["Oak", "Elm", "Ash", "Yew", "Fir"][(i % 5) as usize]),
+        address: format!(
+            "{} {} Road",
+            1 + i % 97,
+            ["Oak", "Elm", "Ash", "Yew", "Fir"][(i % 5) as usize]
+        ),
         given: GIVEN[(i % 12) as usize].to_string(),
         family: FAMILY[((i / 12) % 10) as usize].to_string(),
         dob: format!(
@@ -135,7 +139,12 @@ fn child(i: u32) -> Child {
             1 + (i * 7) % 12,
             1 + (i * 11) % 28
         ),
-        postcode: format!("LS{} {}A{}", 1 + i % 9, i % 10, ["B", "D", "E"][(i % 3) as usize]),
+        postcode: format!(
+            "LS{} {}A{}",
+            1 + i % 9,
+            i % 10,
+            ["B", "D", "E"][(i % 3) as usize]
+        ),
         nhs: nhs_for(400_000_000 + i * 7),
         sex: if i % 2 == 0 { Sex::Female } else { Sex::Male },
     }
@@ -232,8 +241,14 @@ fn initial_load_links_each_child_once(db: &Db) {
     for i in [0, 17, 333, 599] {
         let gp = cci_of(&mut store, "GP_B86001", &format!("P{i}"));
         let school = cci_of(&mut store, "SCH_107123", &format!("S{i}"));
-        assert_eq!(gp, school, "child {i}'s GP and school records are one person");
-        assert!(gp.parse::<registry::Cci>().is_ok(), "{gp} carries a valid check character");
+        assert_eq!(
+            gp, school,
+            "child {i}'s GP and school records are one person"
+        );
+        assert!(
+            gp.parse::<registry::Cci>().is_ok(),
+            "{gp} carries a valid check character"
+        );
     }
     let (active, _) = store.registry().person_counts().unwrap();
     assert_eq!(active, i64::from(CHILDREN));
@@ -245,7 +260,10 @@ fn initial_load_links_each_child_once(db: &Db) {
         .unwrap();
     assert_eq!(again.records, 0);
     assert_eq!(cci_of(&mut store, "GP_B86001", "P5"), before);
-    assert_eq!(store.registry().person_counts().unwrap().0, i64::from(CHILDREN));
+    assert_eq!(
+        store.registry().person_counts().unwrap().0,
+        i64::from(CHILDREN)
+    );
 }
 
 fn a_new_record_links_in_real_time_and_a_twin_does_not(db: &Db) {
@@ -267,7 +285,10 @@ fn a_new_record_links_in_real_time_and_a_twin_does_not(db: &Db) {
     twin.sex = Sex::Female;
     let outcome = link_new(&mut store, &registry, twin);
     assert_eq!(outcome.action, LinkAction::Created, "{outcome:?}");
-    assert_ne!(outcome.cci, expected, "a twin is never merged into their sibling");
+    assert_ne!(
+        outcome.cci, expected,
+        "a twin is never merged into their sibling"
+    );
     let sibling = outcome
         .candidates
         .iter()
@@ -289,10 +310,23 @@ fn merge_retires_with_a_forward_pointer_and_tells_agencies(db: &Db) {
     let (mut store, registry) = loaded(db);
     let a = cci_of(&mut store, "GP_B86001", "P1");
     let b = cci_of(&mut store, "GP_B86001", "P2");
-    let err = registry.merge(&mut store, &a, &b, Change { reason: None, ..change("") });
+    let err = registry.merge(
+        &mut store,
+        &a,
+        &b,
+        Change {
+            reason: None,
+            ..change("")
+        },
+    );
     assert!(matches!(err, Err(RegistryError::ReasonRequired(_))));
     let survivor = registry
-        .merge(&mut store, &a, &b, change("same child per birth certificate"))
+        .merge(
+            &mut store,
+            &a,
+            &b,
+            change("same child per birth certificate"),
+        )
         .unwrap();
     assert_eq!(survivor, a, "the older identifier survives");
     let resolution = registry.resolve(&mut store, &b).unwrap();
@@ -309,7 +343,10 @@ fn merge_retires_with_a_forward_pointer_and_tells_agencies(db: &Db) {
         assert!(outbox[0].payload.contains(&b));
     }
     let stranger = store.registry().outbox("POL_13", 0, 10).unwrap();
-    assert!(stranger.is_empty(), "an agency holding no record is not told");
+    assert!(
+        stranger.is_empty(),
+        "an agency holding no record is not told"
+    );
     // Acting on the retired identifier is refused with the survivor named.
     let err = registry
         .merge(&mut store, &b, &a, change("again"))
@@ -322,21 +359,32 @@ fn split_is_respected_by_later_automatic_decisions(db: &Db) {
     let person = cci_of(&mut store, "GP_B86001", "P7");
     let school = Registry::record_id(&mut store, "SCH_107123:S7").unwrap();
     let new = registry
-        .split(&mut store, &person, &[school], change("school record is a different child"))
+        .split(
+            &mut store,
+            &person,
+            &[school],
+            change("school record is a different child"),
+        )
         .unwrap();
     assert_ne!(new, person);
     assert_eq!(cci_of(&mut store, "SCH_107123", "S7"), new);
-    assert!(store
-        .registry()
-        .outbox("SCH_107123", 0, 10)
-        .unwrap()
-        .iter()
-        .any(|m| m.payload.contains("split")));
+    assert!(
+        store
+            .registry()
+            .outbox("SCH_107123", 0, 10)
+            .unwrap()
+            .iter()
+            .any(|m| m.payload.contains("split"))
+    );
     // A new copy of the school record arrives: it matches both, but the steward's cannot-link
     // keeps the GP person out of reach of the moved record's twin copy only by rule; the copy
     // itself may join either, never both.
     let c = child(7);
-    let outcome = link_new(&mut store, &registry, record("SCH_107123", "S7-again", &c, false));
+    let outcome = link_new(
+        &mut store,
+        &registry,
+        record("SCH_107123", "S7-again", &c, false),
+    );
     assert!(
         !matches!(outcome.action, LinkAction::Merged { .. }),
         "the split persons are never merged back automatically: {outcome:?}"
@@ -380,7 +428,11 @@ fn steward_rules_and_review_decisions(db: &Db) {
         let detail = registry.review_detail(&mut store, item.id).unwrap();
         assert_eq!(detail.explanation.contributions.len(), 7);
         let survivor = registry
-            .accept_review(&mut store, item.id, change("same child, housing file checked"))
+            .accept_review(
+                &mut store,
+                item.id,
+                change("same child, housing file checked"),
+            )
             .unwrap();
         assert_eq!(survivor, target);
         assert_eq!(cci_of(&mut store, "HOU_E08000035", "X11"), target);
@@ -399,7 +451,11 @@ fn xref_finds_every_identifier(db: &Db) {
         .xref(&mut store, "https://fhir.nhs.uk/Id/nhs-number", &nhs, &[])
         .unwrap();
     assert_eq!(found.cci, cci_of(&mut store, "GP_B86001", "P3"));
-    let systems: Vec<&str> = found.identifiers.iter().map(|i| i.system.as_str()).collect();
+    let systems: Vec<&str> = found
+        .identifiers
+        .iter()
+        .map(|i| i.system.as_str())
+        .collect();
     assert!(systems.contains(&"https://kith.example/Id/cci"));
     assert!(systems.contains(&"local:SCH_107123"));
     let only_school = registry
@@ -410,9 +466,15 @@ fn xref_finds_every_identifier(db: &Db) {
     let none = registry
         .xref(&mut store, "nhs", &nhs, &["upn".into()])
         .unwrap();
-    assert!(none.identifiers.is_empty(), "known but nothing in the target system");
+    assert!(
+        none.identifiers.is_empty(),
+        "known but nothing in the target system"
+    );
     let unknown = registry.xref(&mut store, "nhs", "9434765919", &[]);
-    assert!(matches!(unknown, Err(RegistryError::UnknownIdentifier { .. })));
+    assert!(matches!(
+        unknown,
+        Err(RegistryError::UnknownIdentifier { .. })
+    ));
     let bad_system = registry.xref(&mut store, "passport", "x", &[]);
     assert!(matches!(bad_system, Err(RegistryError::UnknownSystem(_))));
 }
@@ -429,14 +491,26 @@ fn adoption_severs_the_visible_link(db: &Db) {
         Err(RegistryError::UnknownPerson(_))
     ));
     let history = store.registry().events(&new).unwrap();
-    assert!(history.iter().all(|e| !e.detail.contains(&old)), "{history:?}");
+    assert!(
+        history.iter().all(|e| !e.detail.contains(&old)),
+        "{history:?}"
+    );
     let opened = registry
         .open_sealed(&mut store, &new, change("court-ordered disclosure"))
         .unwrap();
     assert_eq!(opened, Some(old));
-    assert!(registry
-        .open_sealed(&mut store, &new, Change { reason: None, ..change("") })
-        .is_err());
+    assert!(
+        registry
+            .open_sealed(
+                &mut store,
+                &new,
+                Change {
+                    reason: None,
+                    ..change("")
+                }
+            )
+            .is_err()
+    );
 }
 
 fn an_unborn_record_becomes_the_childs_record(db: &Db) {
@@ -459,15 +533,30 @@ fn an_unborn_record_becomes_the_childs_record(db: &Db) {
         nhs: nhs_for(777_000_001),
         sex: Sex::Female,
     };
-    let birth = link_new(&mut store, &registry, record("GP_B86001", "NEW1", &born, true));
+    let birth = link_new(
+        &mut store,
+        &registry,
+        record("GP_B86001", "NEW1", &born, true),
+    );
     let a = Registry::record_id(&mut store, "CSC_E08000035:U1").unwrap();
     let b = Registry::record_id(&mut store, "GP_B86001:NEW1").unwrap();
     let survivor = registry
-        .must_link(&mut store, a, b, change("birth notification names the pre-birth plan"))
+        .must_link(
+            &mut store,
+            a,
+            b,
+            change("birth notification names the pre-birth plan"),
+        )
         .unwrap();
-    assert_eq!(survivor, unborn_cci, "the unborn record's identifier carries on");
+    assert_eq!(
+        survivor, unborn_cci,
+        "the unborn record's identifier carries on"
+    );
     if birth.cci != unborn_cci {
-        assert_eq!(registry.resolve(&mut store, &birth.cci).unwrap().current, unborn_cci);
+        assert_eq!(
+            registry.resolve(&mut store, &birth.cci).unwrap().current,
+            unborn_cci
+        );
     }
     let history = store.registry().events(&unborn_cci).unwrap();
     assert_eq!(history[0].kind, "created", "the pre-birth history is kept");
@@ -528,25 +617,47 @@ fn concurrent_writers_never_create_two_persons(db: &Db) {
 fn stats_report_coverage_queue_and_drift(db: &Db) {
     let (mut store, _registry) = loaded(db);
     let first = registry::stats::collect(&mut store, 0.95, AT, true).unwrap();
-    let gp = first.sources.iter().find(|s| s.source == "GP_B86001").unwrap();
+    let gp = first
+        .sources
+        .iter()
+        .find(|s| s.source == "GP_B86001")
+        .unwrap();
     assert!(gp.verified_nhs_share > 0.9, "{gp:?}");
-    let school = first.sources.iter().find(|s| s.source == "SCH_107123").unwrap();
+    let school = first
+        .sources
+        .iter()
+        .find(|s| s.source == "SCH_107123")
+        .unwrap();
     assert_eq!(school.verified_nhs_share, 0.0);
     assert!(!school.meets_go_live);
-    assert!(first.alerts.iter().any(|a| a.kind == "below-go-live"
-        && a.source.as_deref() == Some("SCH_107123")));
+    assert!(
+        first
+            .alerts
+            .iter()
+            .any(|a| a.kind == "below-go-live" && a.source.as_deref() == Some("SCH_107123"))
+    );
     assert_eq!(first.cluster_sizes, vec![(2, i64::from(CHILDREN))]);
     // A new unmatched source arrives: its match rate is 0, the next run reports drift on it
     // only once it has a previous figure; the GP's match rate drops as its new records arrive.
     let extra: Vec<PersonRecord> = (0..200u32)
-        .map(|i| record("GP_B86001", &format!("LATE{i}"), &child(10_000 + i * 13), true))
+        .map(|i| {
+            record(
+                "GP_B86001",
+                &format!("LATE{i}"),
+                &child(10_000 + i * 13),
+                true,
+            )
+        })
         .collect();
     add(&mut store, extra);
     let second = registry::stats::collect(&mut store, 0.95, "2026-11-25T09:00:00Z", true).unwrap();
     assert_eq!(second.compared_with.as_deref(), Some(AT));
     assert!(second.alerts.iter().any(|a| a.kind == "pending"));
     assert!(
-        second.alerts.iter().any(|a| a.kind == "drift" && a.source.as_deref() == Some("GP_B86001")),
+        second
+            .alerts
+            .iter()
+            .any(|a| a.kind == "drift" && a.source.as_deref() == Some("GP_B86001")),
         "{:?}",
         second.alerts
     );

@@ -409,6 +409,35 @@ impl RegistryConn<'_> {
             .collect()
     }
 
+    /// Every record, in arrival order, after store id `after` (for training).
+    pub fn records_page(&mut self, after: i64, limit: i64) -> Result<Vec<RegistryRecord>> {
+        self.conn
+            .query(
+                &format!(
+                    "SELECT {RECORD_COLUMNS} FROM source_records r
+                     LEFT JOIN person_links l ON l.record_id = r.id
+                     WHERE r.id > $1 ORDER BY r.id LIMIT $2"
+                ),
+                &[Param::Int(after), Param::Int(limit)],
+            )?
+            .iter()
+            .map(record_from)
+            .collect()
+    }
+
+    /// Every link as `(org, local id, CCI)`, in record order.
+    pub fn all_links(&mut self) -> Result<Vec<(String, String, String)>> {
+        self.conn
+            .query(
+                "SELECT r.org_code, r.local_id, l.cci FROM person_links l
+                 JOIN source_records r ON r.id = l.record_id ORDER BY r.id",
+                &[],
+            )?
+            .iter()
+            .map(|row| Ok((row.text(0)?, row.text(1)?, row.text(2)?)))
+            .collect()
+    }
+
     /// How many records are not yet linked.
     pub fn pending_count(&mut self) -> Result<i64> {
         self.conn
