@@ -382,7 +382,9 @@ impl Decision {
 }
 
 /// The in-force agreement for a request: the actor's and the holder's organisations are both
-/// parties, the purpose and category are covered. The highest version wins, then the id.
+/// parties, the purpose and category are covered. When several match, one that allows the
+/// actor's role wins, then the most recently started, then the higher version, then the id
+/// (so the choice never depends on the order files were loaded in).
 fn find_agreement<'s>(
     state: &'s GovernanceState,
     request: &SharingRequest,
@@ -395,7 +397,14 @@ fn find_agreement<'s>(
         .filter(|a| a.has_party(&request.holder))
         .filter(|a| a.data_categories.contains(&request.category))
         .filter_map(|a| a.purposes.get(&purpose).map(|t| (a, t)))
-        .max_by(|(a, _), (b, _)| a.version.cmp(&b.version).then_with(|| b.id.cmp(&a.id)))
+        .max_by(|(a, ta), (b, tb)| {
+            let role = |t: &PurposeTerms| t.roles.contains(&request.actor.role);
+            role(ta)
+                .cmp(&role(tb))
+                .then(a.start.cmp(&b.start))
+                .then(a.version.cmp(&b.version))
+                .then_with(|| b.id.cmp(&a.id))
+        })
 }
 
 /// Decide one request at `now` (UTC; dates compare on the UTC calendar day).
