@@ -135,6 +135,11 @@ pub enum Reason {
     SafeguardingOverrideRejected {
         why: String,
     },
+    /// Consent was refused, withdrawn or absent where it is the basis, and this safeguarding
+    /// basis allowed sharing without it.
+    ConsentSetAside {
+        basis: Dpa2018Condition,
+    },
     OptOutExemption {
         exemption: String,
     },
@@ -229,6 +234,11 @@ impl fmt::Display for Reason {
             Self::SafeguardingOverrideRejected { why } => {
                 write!(f, "override: safeguarding override not accepted, {why}")
             }
+            Self::ConsentSetAside { basis } => write!(
+                f,
+                "consent: shared without consent on a safeguarding basis, {}",
+                basis.citation()
+            ),
             Self::OptOutExemption { exemption } => {
                 write!(f, "opt-out: National Data Opt-out set aside, {exemption}")
             }
@@ -287,8 +297,10 @@ impl Decision {
     /// Sch 8 para 4) or a practitioner's accepted override.
     pub fn safeguarding_basis_recorded(&self) -> bool {
         self.reasons.iter().any(|r| {
-            matches!(r, Reason::SafeguardingOverride { .. })
-                || matches!(r, Reason::LawfulBasis { dpa2018: Some(d), .. } if d.is_safeguarding())
+            matches!(
+                r,
+                Reason::SafeguardingOverride { .. } | Reason::ConsentSetAside { .. }
+            ) || matches!(r, Reason::LawfulBasis { dpa2018: Some(d), .. } if d.is_safeguarding())
         })
     }
 
@@ -629,15 +641,26 @@ pub fn decide(
         overridden: used_break_glass,
     };
     if let (true, Some((_, _, terms))) = (allowed, matched) {
+        // Consent stood in the way (refused, withdrawn, or the basis and not given) and a
+        // safeguarding basis set it aside: say so, with the basis. It is an override when the
+        // practitioner's own recorded reason did it rather than the agreement's basis.
+        let consent_in_the_way = matches!(
+            consent_state,
+            ConsentState::Refused { .. } | ConsentState::Withdrawn { .. }
+        ) || (terms.consent_is_basis()
+            && !matches!(consent_state, ConsentState::Granted { .. }));
+        if consent_in_the_way {
+            let basis = match (&request.safeguarding, terms.dpa2018) {
+                (Some(o), _) if safeguarding_override => Some(o.basis),
+                (_, Some(d)) if d.is_safeguarding() => Some(d),
+                _ => None,
+            };
+            if let Some(basis) = basis {
+                decision.reasons.push(Reason::ConsentSetAside { basis });
+            }
+            decision.overridden |= safeguarding_override;
+        }
         minimise(engine, &facts, request, child, terms, &mut decision);
-        // Setting consent aside is an override only when consent stood in the way.
-        let consent_set_aside = safeguarding_override
-            && (matches!(
-                consent_state,
-                ConsentState::Refused { .. } | ConsentState::Withdrawn { .. }
-            ) || (terms.consent_is_basis()
-                && !matches!(consent_state, ConsentState::Granted { .. })));
-        decision.overridden |= consent_set_aside;
     }
     decision
 }
