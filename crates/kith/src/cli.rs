@@ -37,6 +37,8 @@ pub enum Command {
     Xref(XrefArgs),
     /// Linkage quality: verified NHS number coverage, match rates, review queue, drift alerts.
     Stats(StatsArgs),
+    /// The tamper-evident audit ledger: verify, proofs, checkpoints, who accessed a record.
+    Audit(crate::audit_cmd::AuditArgs),
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 //! Parsing lives in [`cli`]; each subcommand resolves its arguments into working objects and
 //! runs in its own module, so `main` stays a dispatcher.
 
+mod audit_cmd;
 mod cli;
 mod demo;
 mod evaluate;
@@ -36,6 +37,7 @@ fn main() -> std::process::ExitCode {
         cli::Command::Review(args) => registry_cmd::review(&args),
         cli::Command::Xref(args) => registry_cmd::xref(&args),
         cli::Command::Stats(args) => registry_cmd::stats(&args),
+        cli::Command::Audit(args) => audit_cmd::run(&args),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
