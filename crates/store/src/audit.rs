@@ -11,6 +11,9 @@
 //!   gap-free even with several writers. On SQLite the audit file runs in WAL mode with
 //!   `synchronous = FULL`, so a commit is on disk (not just in the OS cache) before an append
 //!   is acknowledged; batching pays that fsync once per batch.
+//! - [`AuditWriter`] adds group commit for many threads: each caller's entries join whatever
+//!   else is waiting, one transaction commits them all, and each caller returns once its own
+//!   entries are committed.
 //! - [`AuditLog::verify`] streams the log, checks every stored column against the signed
 //!   bytes, recomputes the tree and checks every checkpoint (`ledger::verify_leaves`), so an
 //!   edited, deleted or reordered entry is detected and located.
@@ -57,6 +60,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use ledger::{
     Entry, EventKind, Frontier, Hash, LedgerError, Log, ProofBundle, SignedCheckpoint, Signer,
@@ -154,6 +158,8 @@ pub enum AuditError {
     CheckpointRow { column: u64, signed: u64 },
     #[error("{0}")]
     Tampered(LedgerError),
+    #[error("the group commit failed: {0}")]
+    GroupCommit(String),
 }
 
 pub type AuditResult<T> = std::result::Result<T, AuditError>;
@@ -1006,4 +1012,112 @@ fn to_i64(value: u64) -> i64 {
 
 fn to_u64(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
+}
+
+/// Group commit: callers on many threads submit entries through [`AuditHandle`]s; one writer
+/// thread commits everything waiting in one transaction (one fsync), and each caller returns
+/// only once its own entries are committed, with their seqs.
+#[derive(Debug)]
+pub struct AuditWriter {
+    sender: Option<mpsc::Sender<GroupRequest>>,
+    thread: Option<std::thread::JoinHandle<AuditLog>>,
+}
+
+/// Submits entries to an [`AuditWriter`]; cheap to clone, one per thread.
+#[derive(Debug, Clone)]
+pub struct AuditHandle {
+    sender: mpsc::Sender<GroupRequest>,
+}
+
+#[derive(Debug)]
+struct GroupRequest {
+    entries: Vec<Entry>,
+    reply: mpsc::SyncSender<Result<Range<u64>, String>>,
+}
+
+/// The most entries one group transaction takes, so a flood cannot make one transaction huge.
+const MAX_GROUP: usize = 10_000;
+
+impl AuditWriter {
+    /// Starts the writer thread, which owns `log` until [`finish`](Self::finish).
+    pub fn start(log: AuditLog) -> Self {
+        let (sender, receiver) = mpsc::channel::<GroupRequest>();
+        let thread = std::thread::spawn(move || {
+            let mut log = log;
+            while let Ok(first) = receiver.recv() {
+                let mut group = vec![first];
+                let mut total = group[0].entries.len();
+                while total < MAX_GROUP {
+                    match receiver.try_recv() {
+                        Ok(next) => {
+                            total += next.entries.len();
+                            group.push(next);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let lengths: Vec<u64> = group.iter().map(|r| r.entries.len() as u64).collect();
+                let mut entries = Vec::with_capacity(total);
+                let mut replies = Vec::with_capacity(group.len());
+                for request in group {
+                    entries.extend(request.entries);
+                    replies.push(request.reply);
+                }
+                match log.append(entries) {
+                    Ok(range) => {
+                        let mut start = range.start;
+                        for (reply, length) in replies.into_iter().zip(lengths) {
+                            // A caller that gave up waiting is no reason to stop.
+                            let _ = reply.send(Ok(start..start + length));
+                            start += length;
+                        }
+                    }
+                    Err(error) => {
+                        let message = error.to_string();
+                        for reply in replies {
+                            let _ = reply.send(Err(message.clone()));
+                        }
+                    }
+                }
+            }
+            log
+        });
+        Self {
+            sender: Some(sender),
+            thread: Some(thread),
+        }
+    }
+
+    /// A handle to submit entries from any thread.
+    pub fn handle(&self) -> Option<AuditHandle> {
+        self.sender.as_ref().map(|sender| AuditHandle {
+            sender: sender.clone(),
+        })
+    }
+
+    /// Waits for every submitted entry to commit and returns the log. Handles still alive
+    /// keep the writer running until they are dropped.
+    pub fn finish(mut self) -> AuditResult<AuditLog> {
+        self.sender = None;
+        self.thread
+            .take()
+            .ok_or_else(|| AuditError::GroupCommit("the writer was already finished".into()))?
+            .join()
+            .map_err(|_| AuditError::GroupCommit("the writer thread panicked".into()))
+    }
+}
+
+impl AuditHandle {
+    /// Appends `entries` (seqs assigned as by [`AuditLog::append`]) together with whatever
+    /// other threads are appending, and returns their seqs once committed.
+    pub fn append(&self, entries: Vec<Entry>) -> AuditResult<Range<u64>> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.sender
+            .send(GroupRequest { entries, reply })
+            .map_err(|_| AuditError::GroupCommit("the writer has stopped".into()))?;
+        answer
+            .recv()
+            .map_err(|_| AuditError::GroupCommit("the writer has stopped".into()))?
+            .map_err(AuditError::GroupCommit)
+    }
 }

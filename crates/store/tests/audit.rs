@@ -15,8 +15,8 @@ use ledger::{Decision, Entry, EventKind, LedgerError, Log, Signer};
 use proptest::prelude::*;
 use serde_json::json;
 use store::audit::{
-    AuditError, AuditLog, AuditOptions, Deferral, ProofRequest, Review, audit_url_for_store,
-    load_or_create_signer,
+    AuditError, AuditLog, AuditOptions, AuditWriter, Deferral, ProofRequest, Review,
+    audit_url_for_store, load_or_create_signer,
 };
 
 /// An audit log under test plus a way to run raw SQL beside it (to tamper with it).
@@ -618,6 +618,46 @@ fn the_ledger_lives_apart_from_the_store() {
         audit_url_for_store("postgres://kith@db/kith").unwrap(),
         "postgres://kith@db/kith?schema=kith_audit"
     );
+}
+
+#[test]
+fn group_commit_gives_every_thread_its_own_gap_free_seqs() {
+    on_both(|h| {
+        let log = std::mem::replace(
+            &mut h.log,
+            AuditLog::open("sqlite::memory:", options()).unwrap(),
+        );
+        let writer = AuditWriter::start(log);
+        let threads: Vec<_> = (0..8u64)
+            .map(|thread| {
+                let handle = writer.handle().unwrap();
+                std::thread::spawn(move || {
+                    (0..100u64)
+                        .map(|i| {
+                            let mut e = entry(i);
+                            e.actor_user = format!("thread-{thread}");
+                            (thread, handle.append(vec![e]).unwrap())
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut ranges: Vec<_> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        h.log = writer.finish().unwrap();
+        ranges.sort_by_key(|(_, r)| r.start);
+        for (i, (thread, range)) in ranges.iter().enumerate() {
+            assert_eq!(*range, i as u64..i as u64 + 1, "{}", h.kind);
+            assert_eq!(
+                h.log.entry(range.start).unwrap().actor_user,
+                format!("thread-{thread}")
+            );
+        }
+        h.log.checkpoint().unwrap();
+        assert_eq!(verify(h).unwrap().ledger.entries, 800);
+    });
 }
 
 proptest! {
