@@ -10,7 +10,10 @@
 //!   commit: seqs are assigned inside the transaction, from the stored frontier, so they are
 //!   gap-free even with several writers. On SQLite the audit file runs in WAL mode with
 //!   `synchronous = FULL`, so a commit is on disk (not just in the OS cache) before an append
-//!   is acknowledged; batching pays that fsync once per batch.
+//!   is acknowledged; batching pays that fsync once per batch. (The store's own `NORMAL`
+//!   survives a killed process but may lose the last commits to a power cut or OS crash; an
+//!   acknowledged audit entry must survive both.) On PostgreSQL a commit returns after the
+//!   server has flushed its WAL (`synchronous_commit = on`, the default).
 //! - [`AuditWriter`] adds group commit for many threads: each caller's entries join whatever
 //!   else is waiting, one transaction commits them all, and each caller returns once its own
 //!   entries are committed.

@@ -660,6 +660,37 @@ fn group_commit_gives_every_thread_its_own_gap_free_seqs() {
     });
 }
 
+#[test]
+fn two_connections_appending_at_once_get_gap_free_seqs() {
+    on_both(|h| {
+        let url = h.url.clone();
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let url = url.clone();
+                std::thread::spawn(move || {
+                    let mut log = AuditLog::open(&url, options()).unwrap();
+                    let mut starts = Vec::new();
+                    for _ in 0..30 {
+                        let range = log.append((0..10).map(entry).collect()).unwrap();
+                        assert_eq!(range.end - range.start, 10);
+                        starts.push(range.start);
+                    }
+                    starts
+                })
+            })
+            .collect();
+        let mut starts: Vec<u64> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        starts.sort_unstable();
+        let expected: Vec<u64> = (0..60).map(|i| i * 10).collect();
+        assert_eq!(starts, expected, "{}", h.kind);
+        h.log.checkpoint().unwrap();
+        assert_eq!(verify(h).unwrap().ledger.entries, 600);
+    });
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(12))]
 
