@@ -445,10 +445,14 @@ fn run_verify(location: &AuditLocation, args: &VerifyArgs) -> Result<()> {
         "  checkpoints: {} (all signatures valid and consistent with the entries)",
         ledger.checkpoints
     );
-    println!(
-        "  signed:      the first {} entries, by the latest checkpoint",
-        ledger.signed_size
-    );
+    if ledger.checkpoints == 0 {
+        println!("  signed:      nothing yet (run `kith audit checkpoint`)");
+    } else {
+        println!(
+            "  signed:      the first {} entries, by the latest checkpoint",
+            ledger.signed_size
+        );
+    }
     if ledger.unsigned_tail > 0 {
         println!(
             "  unsigned:    {} later entries (run `kith audit checkpoint` to sign them)",

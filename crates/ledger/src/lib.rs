@@ -24,7 +24,13 @@
 //! - [`Signer`], [`SignedCheckpoint`], [`verify`]: Ed25519-signed checkpoints and their text
 //!   round trip.
 //! - [`verify_log`]: recompute everything from the entries and the signed checkpoints, and on
-//!   failure say which entry or checkpoint is wrong.
+//!   failure say which entry or checkpoint is wrong; [`verify_leaves`] does the same over
+//!   streamed `(seq, leaf hash)` pairs for a log too large to hold as entries.
+//! - [`Frontier`]: the compact right edge of the tree (one root per set bit of the size), so
+//!   a persisted log appends and signs without rereading its leaves.
+//! - [`ProofBundle`]: an inclusion and/or consistency proof with its signed checkpoint, as
+//!   JSON an inspector verifies with the public key alone, given as one line of text by
+//!   [`verifier_key`] and read back by [`parse_verifier_key`].
 //!
 //! ```
 //! use ledger::{Checkpoint, Entry, EventKind, Log, Signer, verify_inclusion, verify_log};
