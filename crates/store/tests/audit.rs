@@ -378,6 +378,23 @@ fn entries_deleted_from_the_end_are_detected_with_or_without_a_checkpoint() {
 }
 
 #[test]
+fn a_tampered_frontier_is_detected_before_it_can_corrupt_later_appends() {
+    on_both(|h| {
+        fill(h, 6); // frontier: roots of 4 and 2 leaves
+        let zero = "0".repeat(64);
+        (h.raw)(&format!(
+            "UPDATE audit_state SET frontier = '{zero},{zero}' WHERE id = 1"
+        ));
+        let err = verify(h).unwrap_err();
+        assert!(
+            matches!(err, AuditError::FrontierMismatch { recorded: 6 }),
+            "{}: {err}",
+            h.kind
+        );
+    });
+}
+
+#[test]
 fn a_forged_checkpoint_is_rejected() {
     on_both(|h| {
         fill(h, 4);
