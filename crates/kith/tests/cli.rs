@@ -414,7 +414,7 @@ fn demo_runs_end_to_end_and_a_second_run_changes_nothing() {
     );
     assert!(text.contains("3. what the store now holds:"), "{text}");
     assert!(
-        text.contains("4. linking the agencies' person records into people"),
+        text.contains("4. linking the agencies' records into persons (the live registry)"),
         "{text}"
     );
     assert!(
@@ -427,6 +427,10 @@ fn demo_runs_end_to_end_and_a_second_run_changes_nothing() {
     assert!(second.status.success(), "{}", stderr(&second));
     let text = stdout(&second);
     assert!(text.contains("— 0 new, 0 updated,"), "{text}");
+    assert!(
+        text.contains("every record was already linked; identifiers are unchanged"),
+        "{text}"
+    );
     let after = stdout(&ws.kith(&["status"]));
     let counts = |s: &str| s.lines().nth(1).unwrap_or_default().to_string();
     assert_eq!(counts(&before), counts(&after));
