@@ -429,6 +429,19 @@ pub fn decide(
     request: &SharingRequest,
     now: Timestamp,
 ) -> Decision {
+    decide_with_relationships(engine, state, request, &[], now)
+}
+
+/// [`decide`], also counting relationships the caller knows of outside the state — such as
+/// the one an organisation has because it holds the child's record (a GP registration, a
+/// school enrolment, a current hospital episode).
+pub fn decide_with_relationships(
+    engine: &PolicyEngine,
+    state: &GovernanceState,
+    request: &SharingRequest,
+    held: &[crate::state::Relationship],
+    now: Timestamp,
+) -> Decision {
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let actor = &request.actor;
     let child = state.child(&request.child);
@@ -551,6 +564,7 @@ pub fn decide(
             // the organisation as a whole.
             let relationship = state
                 .relationships_for(&request.child)
+                .chain(held.iter().filter(|r| r.child == request.child))
                 .filter(|r| r.is_current(today) && r.holds_for(actor))
                 .max_by_key(|r| (r.user.is_some(), r.team.is_some()));
             match relationship {

@@ -101,7 +101,7 @@ pub use agreement::{Agreement, Art6, Art9, Dpa2018Condition, PurposeTerms};
 pub use consent::{Consent, ConsentAuthority, ConsentState, consent_authority};
 pub use decision::{
     Actor, Decision, LocationOverride, Outcome, Reason, SafeguardingOverride, SharingRequest,
-    Withheld, WithheldWhy, decide,
+    Withheld, WithheldWhy, decide, decide_with_relationships,
 };
 pub use not_shared::{NotShared, NotSharedReason};
 pub use policy::{PolicyEngine, PolicyError};
