@@ -144,23 +144,34 @@ pub fn load_state(dir: &Path, agreements_dir: Option<&Path>) -> Result<Governanc
     Ok(GovernanceState::from_records(records))
 }
 
-/// `` at line N, field `table.key` `` for a byte offset into a TOML document: the key on that
-/// line under the nearest table header above it, so a message names the field even when the
-/// TOML parser's own message names only the value.
+/// `` at line N, field `table.key` `` for a byte offset into a TOML document: the key being
+/// assigned at that line (looking back through a multi-line array) under the nearest table
+/// header above it, so a message names the field even when the TOML parser's own message
+/// names only the value.
 fn locate(text: &str, offset: usize) -> String {
     let before = text.get(..offset).unwrap_or(text);
     let line_no = before.matches('\n').count() + 1;
-    let line = text.lines().nth(line_no - 1).unwrap_or("");
-    let table = before
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| l.starts_with('['))
-        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
-    let key = line
-        .split_once('=')
-        .map(|(k, _)| k.trim().trim_matches('"').to_string())
-        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    let lines: Vec<&str> = text.lines().take(line_no).collect();
+    let mut key = None;
+    let mut table = None;
+    for line in lines.iter().rev().map(|l| l.trim()) {
+        if line.starts_with('[') {
+            table = Some(
+                line.trim_matches(|c| c == '[' || c == ']')
+                    .trim()
+                    .to_string(),
+            );
+            break;
+        }
+        if key.is_none()
+            && let Some((k, _)) = line.split_once('=')
+        {
+            let k = k.trim().trim_matches('"');
+            if !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || "_-.".contains(c)) {
+                key = Some(k.to_string());
+            }
+        }
+    }
     match (table, key) {
         (Some(t), Some(k)) => format!(" at line {line_no}, field `{t}.{k}`"),
         (None, Some(k)) => format!(" at line {line_no}, field `{k}`"),

@@ -311,7 +311,8 @@ impl PolicyEngine {
             Err(e) => return denied(e),
         };
         // The request is checked against the schema: a fact Kith forgot or misnamed is an
-        // error (and so a deny), never a silently false condition.
+        // error (and so a deny), never a silently false condition. (Measured: skipping the
+        // check saves under 10% of a decision, not worth a silently false condition.)
         let request = match Request::new(user, action, child, context, Some(&self.schema)) {
             Ok(r) => r,
             Err(e) => return denied(e.to_string()),
