@@ -28,6 +28,7 @@ mod backend_pg;
 mod backend_sqlite;
 mod ops;
 mod registry;
+pub mod safeguarding;
 mod sql;
 
 use std::fmt;

@@ -14,10 +14,12 @@ use crate::{Backend, Result, Store, StoreError};
 const MIGRATIONS_SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_registry.sql")),
+    (3, include_str!("../migrations/sqlite/0003_safeguarding.sql")),
 ];
 const MIGRATIONS_POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_registry.sql")),
+    (3, include_str!("../migrations/postgres/0003_safeguarding.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut dyn Conn, backend: Backend) -> Result<()> {
