@@ -6,7 +6,7 @@ use model::NhsNumber;
 use crate::datatypes::{Identifier, Reference, Value};
 use crate::outcome::OperationOutcome;
 use crate::parameters::{Parameter, Parameters};
-use crate::resource::Resource;
+use crate::resource::{Resource, ResourceError};
 use crate::search::{TokenError, TokenParam, TokenSystem};
 use crate::{Patient, systems};
 
@@ -26,8 +26,12 @@ pub struct MatchRequest {
 /// Why a `$match` request was refused. Each message names the parameter and the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MatchRequestError {
-    #[error("request body is not a Parameters resource: {0}")]
+    #[error("request body is not JSON: {0}")]
+    Json(String),
+    #[error("request body must be a Parameters resource, found {0}")]
     NotParameters(String),
+    #[error("request body: {0}")]
+    Invalid(String),
     #[error("parameter `resource` is required: the Patient to match")]
     MissingPatient,
     #[error("parameter `{name}` is given {times} times; it may appear only once")]
@@ -86,15 +90,20 @@ fn single<'a>(
 impl MatchRequest {
     /// Reads a `$match` request body.
     pub fn from_json(body: &str) -> Result<MatchRequest, MatchRequestError> {
-        let value: serde_json::Value = serde_json::from_str(body)
-            .map_err(|e| MatchRequestError::NotParameters(e.to_string()))?;
+        let value: serde_json::Value =
+            serde_json::from_str(body).map_err(|e| MatchRequestError::Json(e.to_string()))?;
         match Resource::from_value(value) {
             Ok(Resource::Parameters(parameters)) => MatchRequest::from_parameters(&parameters),
-            Ok(other) => Err(MatchRequestError::NotParameters(format!(
-                "found a {}",
-                other.resource_type()
-            ))),
-            Err(error) => Err(MatchRequestError::NotParameters(error.to_string())),
+            Ok(other) => Err(MatchRequestError::NotParameters(
+                other.resource_type().to_string(),
+            )),
+            Err(ResourceError::MissingResourceType) => Err(MatchRequestError::NotParameters(
+                "no `resourceType`".to_string(),
+            )),
+            Err(ResourceError::Unsupported(kind)) => Err(MatchRequestError::NotParameters(kind)),
+            Err(invalid @ ResourceError::Invalid { .. }) => {
+                Err(MatchRequestError::Invalid(invalid.to_string()))
+            }
         }
     }
 
@@ -466,15 +475,20 @@ mod tests {
         );
         assert_eq!(
             error(json!({"resourceType": "Patient"})),
-            "request body is not a Parameters resource: found a Patient"
+            "request body must be a Parameters resource, found Patient"
         );
         assert_eq!(
             error(json!({"parameter": []})),
-            "request body is not a Parameters resource: missing `resourceType`"
+            "request body must be a Parameters resource, found no `resourceType`"
+        );
+        assert_eq!(
+            error(json!({"resourceType": "Parameters", "parameter": [
+                {"name": "resource", "resource": {"resourceType": "Patient", "gender": "f"}}]})),
+            "request body: invalid Parameters: invalid Patient: unknown variant `f`, expected one of `male`, `female`, `other`, `unknown`"
         );
         assert_eq!(
             MatchRequest::from_json("{").unwrap_err().to_string(),
-            "request body is not a Parameters resource: EOF while parsing an object at line 1 column 1"
+            "request body is not JSON: EOF while parsing an object at line 1 column 1"
         );
         let outcome = parse(json!({"resourceType": "Parameters"}))
             .unwrap_err()

@@ -10,6 +10,11 @@ use crate::{
 /// One FHIR resource of a kind Kith knows. Serialises as the resource itself (with its
 /// `resourceType`); deserialises by looking at `resourceType` first, so an error names the
 /// resource kind it was reading.
+///
+/// Read untrusted JSON through `Resource` (or the request readers built on it), not through a
+/// resource struct's own `Deserialize`: the structs write their `resourceType` but do not
+/// check it when reading. Elements Kith does not model are ignored on reading, as a FHIR
+/// server may do, and never written back.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 // Resources are built once and moved into a response; boxing every variant buys nothing.

@@ -94,6 +94,29 @@ impl TokenParam {
     }
 }
 
+/// Writes the token back in query form, escaping `\`, `|`, `,` and `$`.
+impl std::fmt::Display for TokenParam {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let code = self.code.as_deref().map(escape).unwrap_or_default();
+        match &self.system {
+            TokenSystem::Any => write!(f, "{code}"),
+            TokenSystem::NoSystem => write!(f, "|{code}"),
+            TokenSystem::Is(system) => write!(f, "{}|{code}", escape(system)),
+        }
+    }
+}
+
+fn escape(piece: &str) -> String {
+    let mut out = String::with_capacity(piece.len());
+    for c in piece.chars() {
+        if matches!(c, '\\' | '|' | ',' | '$') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Splits on unescaped `separator`, keeping escapes in the pieces.
 fn split_unescaped(raw: &str, separator: char) -> Result<Vec<String>, TokenError> {
     let mut pieces = vec![String::new()];
@@ -147,6 +170,7 @@ fn unescape(piece: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn ok(raw: &str, system: TokenSystem, code: Option<&str>) {
         assert_eq!(
@@ -214,6 +238,46 @@ mod tests {
             TokenParam::parse_list("a|1,").unwrap_err(),
             TokenError::Empty
         );
+    }
+
+    fn token_strategy() -> impl Strategy<Value = TokenParam> {
+        let text = "[a-z0-9|,$:/\\\\ -]{1,12}";
+        prop_oneof![
+            text.prop_map(|code| TokenParam {
+                system: TokenSystem::Any,
+                code: Some(code)
+            }),
+            text.prop_map(|code| TokenParam {
+                system: TokenSystem::NoSystem,
+                code: Some(code)
+            }),
+            (text, proptest::option::of(text)).prop_map(|(system, code)| TokenParam {
+                system: TokenSystem::Is(system),
+                code
+            }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn written_tokens_read_back_the_same(token in token_strategy()) {
+            prop_assert_eq!(TokenParam::parse(&token.to_string()), Ok(token));
+        }
+
+        #[test]
+        fn any_text_parses_or_fails_without_panicking(raw in "\\PC{0,20}") {
+            let _ = TokenParam::parse(&raw);
+            let _ = TokenParam::parse_list(&raw);
+        }
+    }
+
+    #[test]
+    fn display_escapes_what_parse_unescapes() {
+        let token = TokenParam {
+            system: TokenSystem::Is("urn:a|b".into()),
+            code: Some(r"1,2\$".into()),
+        };
+        assert_eq!(token.to_string(), r"urn:a\|b|1\,2\\\$");
     }
 
     #[test]
