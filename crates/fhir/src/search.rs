@@ -37,6 +37,13 @@ pub enum TokenError {
     Comma(String),
 }
 
+impl TokenError {
+    /// The OperationOutcome to send back, naming the search parameter that held the token.
+    pub fn outcome(&self, parameter: &str) -> crate::OperationOutcome {
+        crate::OperationOutcome::invalid(&format!("search parameter `{parameter}`: {self}"))
+    }
+}
+
 impl TokenParam {
     /// Reads one token: `value`, `|value`, `system|` or `system|value`. `\|`, `\,`, `\$` and
     /// `\\` stand for the characters themselves.
@@ -226,6 +233,15 @@ mod tests {
         err(
             "a|1,a|2",
             "token `a|1,a|2` holds an unescaped `,`; use `TokenParam::parse_list` for a list of alternatives",
+        );
+    }
+
+    #[test]
+    fn token_errors_become_outcomes_naming_the_parameter() {
+        let outcome = TokenParam::parse("|").unwrap_err().outcome("identifier");
+        assert_eq!(
+            outcome.issue[0].diagnostics.as_deref(),
+            Some("search parameter `identifier`: token `|` has neither a system nor a value")
         );
     }
 
