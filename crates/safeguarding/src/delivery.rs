@@ -291,7 +291,7 @@ impl<T: Transport> Worker<T> {
             let mut conn = self.store.safeguarding();
             match outcome {
                 Ok(()) => {
-                    conn.mark_delivered(row.id, &Timestamp::now().to_string())?;
+                    conn.mark_delivered(row.id, &crate::service::stored_time(Timestamp::now()))?;
                     report.delivered += 1;
                 }
                 Err(error) => {

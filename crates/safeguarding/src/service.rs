@@ -86,6 +86,12 @@ pub struct EndFlag {
     pub source_updated_at: Timestamp,
 }
 
+/// The stored text of an instant: UTC with milliseconds, fixed width, so that the store can
+/// compare two instants as text (`…09:00:00.500Z` must sort after `…09:00:00.000Z`).
+pub fn stored_time(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
 fn record_of(flag: &Flag, received_at: Timestamp) -> FlagRecord {
     FlagRecord {
         cci: flag.cci.clone(),
@@ -99,8 +105,8 @@ fn record_of(flag: &Flag, received_at: Timestamp) -> FlagRecord {
         ooh_email: flag.out_of_hours.email.clone(),
         start_date: flag.start_date.to_string(),
         end_date: flag.end_date.map(|d| d.to_string()),
-        source_updated_at: flag.source_updated_at.to_string(),
-        received_at: received_at.to_string(),
+        source_updated_at: stored_time(flag.source_updated_at),
+        received_at: stored_time(received_at),
     }
 }
 
@@ -165,7 +171,7 @@ fn queue(
             kind: notification.kind.as_str().to_string(),
             flag_id: notification.flag_id,
             cci: notification.cci.clone(),
-            created_at: now.to_string(),
+            created_at: stored_time(now),
             payload,
             // Due at once: the worker picks it up on its next pass.
             next_attempt_at: now.as_millisecond(),
@@ -187,8 +193,9 @@ pub fn publish_flag(
     Ok(Published { flag_id, write })
 }
 
-/// Ends a published flag on `end_date` (the flag applies up to and including that day).
-pub fn end_flag(store: &mut Store, request: &EndFlag, now: Timestamp) -> Result<i64, Error> {
+/// Ends a published flag on `end_date` (the flag applies up to and including that day). A
+/// request older at its source than the stored flag changes nothing ([`FlagWrite::Older`]).
+pub fn end_flag(store: &mut Store, request: &EndFlag, now: Timestamp) -> Result<Published, Error> {
     let cci = parse_cci(&request.cci)?;
     let kind: FlagKind = request.kind.parse()?;
     store.safeguarding_tx(|tx| {
@@ -207,13 +214,23 @@ pub fn end_flag(store: &mut Store, request: &EndFlag, now: Timestamp) -> Result<
                 end: request.end_date,
             });
         }
-        tx.end_flag(
-            stored.id,
-            &request.end_date.to_string(),
-            &request.source_updated_at.to_string(),
-            &now.to_string(),
-        )?;
-        Ok(stored.id)
+        let write = if request.source_updated_at < entry.flag.source_updated_at {
+            FlagWrite::Older
+        } else if entry.flag.end_date == Some(request.end_date) {
+            FlagWrite::Unchanged
+        } else {
+            tx.end_flag(
+                stored.id,
+                &request.end_date.to_string(),
+                &stored_time(request.source_updated_at),
+                &stored_time(now),
+            )?;
+            FlagWrite::Updated
+        };
+        Ok(Published {
+            flag_id: stored.id,
+            write,
+        })
     })
 }
 
@@ -231,6 +248,28 @@ pub fn record_encounter(
     now: Timestamp,
 ) -> Result<EncounterOutcome, Error> {
     let cci = parse_cci(&encounter.cci)?;
+    const IDENTITY: &str = "an encounter is known by its sending organisation and local id";
+    for (field, value, why) in [
+        (
+            "encounter.source_org",
+            &encounter.reference.source_org,
+            IDENTITY,
+        ),
+        (
+            "encounter.local_id",
+            &encounter.reference.local_id,
+            IDENTITY,
+        ),
+        (
+            "organisation.code",
+            &encounter.organisation.code,
+            "a notification names the attending organisation",
+        ),
+    ] {
+        if value.trim().is_empty() {
+            return Err(Error::Missing { field, why });
+        }
+    }
     let encounter = Encounter {
         cci,
         ..encounter.clone()
@@ -245,8 +284,8 @@ pub fn record_encounter(
             setting: encounter.setting.as_str().to_string(),
             org_code: encounter.organisation.code.clone(),
             org_name: encounter.organisation.name.clone(),
-            started_at: encounter.started_at.to_string(),
-            received_at: now.to_string(),
+            started_at: stored_time(encounter.started_at),
+            received_at: stored_time(now),
         })?;
         let notifications = match encounter_id {
             Some(_) => queue(
@@ -286,7 +325,7 @@ pub fn view_flags(
                 org_code: viewer.organisation.code.clone(),
                 role: viewer.role.clone(),
                 setting: viewer.setting.as_str().to_string(),
-                at: now.to_string(),
+                at: stored_time(now),
             })?;
             shown.push(ShownFlag {
                 id: entry.id,

@@ -24,7 +24,84 @@ both_engines!(
     a_republished_flag_is_updated_not_duplicated,
     invalid_flags_are_refused_with_the_field_named,
     repointing_moves_flags_to_the_survivor_and_tells_the_owner,
+    an_end_older_at_its_source_than_the_flag_changes_nothing,
+    a_sub_second_later_version_wins,
+    an_encounter_without_its_identity_is_refused,
 );
+
+fn end_request(end: &str, updated: &str) -> EndFlag {
+    EndFlag {
+        la_code: LEEDS.into(),
+        kind: "child-protection-plan".into(),
+        cci: CHILD.into(),
+        reference: "CPP-1234".into(),
+        end_date: end.parse().unwrap(),
+        source_updated_at: updated.parse().unwrap(),
+    }
+}
+
+fn an_end_older_at_its_source_than_the_flag_changes_nothing(h: &mut Harness) {
+    let id = cpp(h);
+    // Published at 2026-01-10T09:00Z; an end written at 08:00 that day arrives late.
+    let stale = end_request("2026-01-31", "2026-01-10T08:00:00Z");
+    let outcome = safeguarding::end_flag(&mut h.store, &stale, now()).unwrap();
+    assert_eq!((outcome.flag_id, outcome.write), (id, FlagWrite::Older));
+    let day = "2026-03-01".parse().unwrap();
+    assert_eq!(
+        safeguarding::active_flags(&mut h.store, CHILD, day)
+            .unwrap()
+            .len(),
+        1
+    );
+    let current = end_request("2026-01-31", "2026-01-31T17:00:00Z");
+    let outcome = safeguarding::end_flag(&mut h.store, &current, now()).unwrap();
+    assert_eq!(outcome.write, FlagWrite::Updated);
+    let outcome = safeguarding::end_flag(&mut h.store, &current, now()).unwrap();
+    assert_eq!(outcome.write, FlagWrite::Unchanged);
+    assert!(
+        safeguarding::active_flags(&mut h.store, CHILD, day)
+            .unwrap()
+            .is_empty()
+    );
+    let unknown = EndFlag {
+        reference: "CPP-0".into(),
+        ..current
+    };
+    let error = safeguarding::end_flag(&mut h.store, &unknown, now()).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "no child-protection-plan flag `CPP-0` owned by `E08000035` for `K000000001X`"
+    );
+}
+
+fn a_sub_second_later_version_wins(h: &mut Harness) {
+    let mut first = publish(CHILD, "child-protection-plan");
+    first.source_updated_at = "2026-01-10T09:00:00Z".parse().unwrap();
+    safeguarding::publish_flag(&mut h.store, first, now()).unwrap();
+    let mut later = publish(CHILD, "child-protection-plan");
+    later.source_updated_at = "2026-01-10T09:00:00.5Z".parse().unwrap();
+    later.office_hours.phone = "0113 222 4404".into();
+    let outcome = safeguarding::publish_flag(&mut h.store, later, now()).unwrap();
+    assert_eq!(outcome.write, FlagWrite::Updated);
+}
+
+fn an_encounter_without_its_identity_is_refused(h: &mut Harness) {
+    cpp(h);
+    let mut ed = encounter(CHILD, " ", CareSetting::EmergencyDepartment);
+    let error = safeguarding::record_encounter(&mut h.store, &ed, now()).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "missing `encounter.local_id`: an encounter is known by its sending organisation and \
+         local id"
+    );
+    ed.reference.local_id = "ED-1".into();
+    ed.cci = "K00000000".into();
+    assert!(matches!(
+        safeguarding::record_encounter(&mut h.store, &ed, now()),
+        Err(Error::InvalidCci { .. })
+    ));
+    assert_eq!(inbox_len(h), 0);
+}
 
 fn now() -> Timestamp {
     "2026-03-01T10:00:05Z".parse().unwrap()

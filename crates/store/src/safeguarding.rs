@@ -40,7 +40,8 @@ pub struct FlagRecord {
     pub ooh_email: String,
     pub start_date: String,
     pub end_date: Option<String>,
-    /// When the publishing system last changed the flag (RFC 3339).
+    /// When the publishing system last changed the flag: RFC 3339 UTC text of one fixed width
+    /// (the store compares it as text to ignore an older version).
     pub source_updated_at: String,
     /// When Kith received this version (RFC 3339).
     pub received_at: String,
