@@ -5,7 +5,8 @@
 //! for its delivery, the latency a single attendance sees) and *burst* (all recorded as fast as
 //! they can be, the latency under a queue). The product target is p99 ≤ 1 s.
 //!
-//! `cargo bench -p safeguarding --bench notify`
+//! `cargo bench -p safeguarding --bench notify` (SQLite in a temporary directory), or with
+//! `KITH_BENCH_STORE=postgres://…?schema=kith_bench` on another store.
 
 // A benchmark, like a test, may stop at the first broken assumption.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -122,7 +123,10 @@ fn report(name: &str, mut latencies: Vec<Duration>, wall: Duration) {
 
 fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("kith.db").display());
+    let url = std::env::var("KITH_BENCH_STORE")
+        .unwrap_or_else(|_| format!("sqlite:{}", dir.path().join("kith.db").display()));
+    // Encounter ids unique to this run, so a reused store notifies again.
+    let run = Timestamp::now().as_millisecond();
     let mut store = Store::open(&url).unwrap();
     let now = Timestamp::now();
     for serial in 1..=ENCOUNTERS as u32 {
@@ -146,8 +150,9 @@ fn main() {
     };
 
     println!(
-        "safeguarding notify: {ENCOUNTERS} ED encounters of flagged children, SQLite (WAL), \
+        "safeguarding notify: {ENCOUNTERS} ED encounters of flagged children, {}, \
          loopback webhook; nproc = {}",
+        store.description(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
 
@@ -158,7 +163,7 @@ fn main() {
         let sent = Instant::now();
         let outcome = safeguarding::record_encounter(
             &mut store,
-            &encounter("single", serial),
+            &encounter(&format!("single-{run}"), serial),
             Timestamp::now(),
         )
         .unwrap();
@@ -177,7 +182,7 @@ fn main() {
         let sent = Instant::now();
         let outcome = safeguarding::record_encounter(
             &mut store,
-            &encounter("burst", serial),
+            &encounter(&format!("burst-{run}"), serial),
             Timestamp::now(),
         )
         .unwrap();
