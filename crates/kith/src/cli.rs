@@ -37,8 +37,14 @@ pub enum Command {
     Xref(XrefArgs),
     /// Linkage quality: verified NHS number coverage, match rates, review queue, drift alerts.
     Stats(StatsArgs),
+    /// Serve the JSON API (and FHIR interface) over HTTP.
+    Serve(ServeArgs),
+    /// Mint a signed development token for a user, organisation and roles.
+    Token(TokenArgs),
     /// The tamper-evident audit ledger: verify, proofs, checkpoints, who accessed a record.
     Audit(crate::audit_cmd::AuditArgs),
+    /// Information-sharing agreements and sharing decisions: check agreement files, decide.
+    Governance(crate::governance_cmd::GovernanceArgs),
 }
 
 #[derive(Debug, Args)]
@@ -512,4 +518,58 @@ pub struct StatsArgs {
     pub no_save: bool,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Configuration: a TOML file (--config) with addr, db, audit_db, audit_key, agreements,
+governance_state, issuer, audience, jwks, pool_size; KITH_ADDR, KITH_DB, KITH_AUDIT_DB,
+KITH_AGREEMENTS, KITH_ISSUER, KITH_AUDIENCE, KITH_JWKS, KITH_POOL_SIZE override it. Without a JWKS
+file a development key is created (see `kith token`). Ctrl-C or SIGTERM stops accepting, lets
+requests in flight finish and commits their audit entries.
+
+Examples:
+  kith serve
+  kith serve --addr 0.0.0.0:8080 --db postgres://kith@127.0.0.1/kith
+  kith serve --config /etc/kith/kith.toml")]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    pub addr: Option<String>,
+    /// Store URL (default from the configuration, else sqlite:kith-data/kith.db).
+    #[arg(long)]
+    pub db: Option<String>,
+    /// Configuration file (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+The token is signed with the development key beside the JWKS file that `kith serve` trusts
+(created on first use). For demos and tests only: deployments trust their identity provider.
+
+Examples:
+  kith token --user dr-patel --org GP_B86001 --role gp
+  curl -H \"Authorization: Bearer $(kith token --user sw-1 --org CSC_E08000035 --role social_worker)\" \\
+       'http://127.0.0.1:8080/api/persons/K000000001X?purpose=safeguarding_s47&tier=summary'")]
+pub struct TokenArgs {
+    /// The user (token subject).
+    #[arg(long)]
+    pub user: String,
+    /// The user's organisation code.
+    #[arg(long)]
+    pub org: String,
+    /// A role the user holds (repeatable).
+    #[arg(long = "role", required = true)]
+    pub roles: Vec<String>,
+    /// The user's team, if their organisation allocates cases to teams.
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Hours until the token expires.
+    #[arg(long, default_value_t = 8)]
+    pub hours: i64,
+    /// Configuration file (TOML), for the issuer, audience and JWKS location.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }

@@ -7,9 +7,11 @@ mod audit_cmd;
 mod cli;
 mod demo;
 mod evaluate;
+mod governance_cmd;
 mod ingest_cmd;
 mod link_cmd;
 mod registry_cmd;
+mod serve_cmd;
 mod status;
 mod synth_cmd;
 
@@ -37,7 +39,10 @@ fn main() -> std::process::ExitCode {
         cli::Command::Review(args) => registry_cmd::review(&args),
         cli::Command::Xref(args) => registry_cmd::xref(&args),
         cli::Command::Stats(args) => registry_cmd::stats(&args),
+        cli::Command::Serve(args) => serve_cmd::serve(&args),
+        cli::Command::Token(args) => serve_cmd::token(&args),
         cli::Command::Audit(args) => audit_cmd::run(&args),
+        cli::Command::Governance(args) => governance_cmd::run(&args),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -38,7 +38,7 @@ pub use ops::{
     Upsert,
 };
 pub use registry::{
-    OutboxMessage, PersonEvent, PersonIdentifier, PersonRow, QueueCounts, RegistryConn,
+    ChronologyEntry, Holding, OutboxMessage, PersonEvent, PersonIdentifier, PersonRow, QueueCounts, RegistryConn,
     RegistryRecord, ReviewItem, RuleKind, SavedModel, SourceCounts, StewardRule,
 };
 

@@ -153,6 +153,39 @@ pub struct SourceCounts {
     pub matched_elsewhere: i64,
 }
 
+/// One organisation's record of a person, as the person views show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holding {
+    pub record_id: i64,
+    pub org_code: String,
+    pub org_name: String,
+    /// `health`, `social-care`, `education`, `police`, `housing` or `other`.
+    pub agency_type: String,
+    pub local_id: String,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub birth_date: Option<String>,
+    pub sex: String,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    /// The latest entry's date: when this agency last had contact.
+    pub last_contact: Option<String>,
+    pub entries: i64,
+}
+
+/// One dated entry of a person's multi-agency chronology.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChronologyEntry {
+    pub org_code: String,
+    pub entry_id: String,
+    pub entry_type: String,
+    pub occurred_on: String,
+    pub ended_on: Option<String>,
+    pub category: String,
+    pub sensitivity: String,
+    pub summary: Option<String>,
+}
+
 /// Review-queue size and age.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueCounts {
@@ -435,6 +468,68 @@ impl RegistryConn<'_> {
             )?
             .iter()
             .map(|row| Ok((row.text(0)?, row.text(1)?, row.text(2)?)))
+            .collect()
+    }
+
+    /// Every organisation's record of a person, with its last contact.
+    pub fn holdings(&mut self, cci: &str) -> Result<Vec<Holding>> {
+        self.conn
+            .query(
+                "SELECT r.id, r.org_code, o.name, o.agency_type, r.local_id, r.given_name,
+                        r.family_name, r.birth_date, r.sex, r.address, r.postcode,
+                        (SELECT MAX(e.occurred_on) FROM entries e WHERE e.record_id = r.id),
+                        (SELECT COUNT(*) FROM entries e WHERE e.record_id = r.id)
+                 FROM person_links l
+                 JOIN source_records r ON r.id = l.record_id
+                 JOIN organisations o ON o.code = r.org_code
+                 WHERE l.cci = $1 ORDER BY r.org_code, r.local_id",
+                &[cci.into()],
+            )?
+            .iter()
+            .map(|row| {
+                Ok(Holding {
+                    record_id: row.int(0)?,
+                    org_code: row.text(1)?,
+                    org_name: row.text(2)?,
+                    agency_type: row.text(3)?,
+                    local_id: row.text(4)?,
+                    given_name: row.opt_text(5)?,
+                    family_name: row.opt_text(6)?,
+                    birth_date: row.opt_text(7)?,
+                    sex: row.text(8)?,
+                    address: row.opt_text(9)?,
+                    postcode: row.opt_text(10)?,
+                    last_contact: row.opt_text(11)?,
+                    entries: row.int(12)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The entries of a person's records held by `org_code`, oldest first.
+    pub fn chronology(&mut self, cci: &str, org_code: &str) -> Result<Vec<ChronologyEntry>> {
+        self.conn
+            .query(
+                "SELECT e.org_code, e.local_id, e.entry_type, e.occurred_on, e.ended_on,
+                        e.category, e.sensitivity, e.summary
+                 FROM person_links l JOIN entries e ON e.record_id = l.record_id
+                 WHERE l.cci = $1 AND e.org_code = $2
+                 ORDER BY e.occurred_on, e.local_id",
+                &[cci.into(), org_code.into()],
+            )?
+            .iter()
+            .map(|row| {
+                Ok(ChronologyEntry {
+                    org_code: row.text(0)?,
+                    entry_id: row.text(1)?,
+                    entry_type: row.text(2)?,
+                    occurred_on: row.text(3)?,
+                    ended_on: row.opt_text(4)?,
+                    category: row.text(5)?,
+                    sensitivity: row.text(6)?,
+                    summary: row.opt_text(7)?,
+                })
+            })
             .collect()
     }
 
