@@ -146,7 +146,7 @@ fn child(i: u32) -> Child {
             ["B", "D", "E"][(i % 3) as usize]
         ),
         nhs: nhs_for(400_000_000 + i * 7),
-        sex: if i % 2 == 0 { Sex::Female } else { Sex::Male },
+        sex: if i.is_multiple_of(2) { Sex::Female } else { Sex::Male },
     }
 }
 
