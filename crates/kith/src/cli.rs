@@ -45,6 +45,8 @@ pub enum Command {
     Audit(crate::audit_cmd::AuditArgs),
     /// Information-sharing agreements and sharing decisions: check agreement files, decide.
     Governance(crate::governance_cmd::GovernanceArgs),
+    /// Information-sharing agreements and sharing decisions: check agreement files, decide.
+    Governance(crate::governance_cmd::GovernanceArgs),
 }
 
 #[derive(Debug, Args)]
