@@ -45,8 +45,6 @@ pub enum Command {
     Audit(crate::audit_cmd::AuditArgs),
     /// Information-sharing agreements and sharing decisions: check agreement files, decide.
     Governance(crate::governance_cmd::GovernanceArgs),
-    /// Information-sharing agreements and sharing decisions: check agreement files, decide.
-    Governance(crate::governance_cmd::GovernanceArgs),
 }
 
 #[derive(Debug, Args)]

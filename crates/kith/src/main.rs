@@ -8,7 +8,6 @@ mod cli;
 mod demo;
 mod evaluate;
 mod governance_cmd;
-mod governance_cmd;
 mod ingest_cmd;
 mod link_cmd;
 mod registry_cmd;
@@ -43,7 +42,6 @@ fn main() -> std::process::ExitCode {
         cli::Command::Serve(args) => serve_cmd::serve(&args),
         cli::Command::Token(args) => serve_cmd::token(&args),
         cli::Command::Audit(args) => audit_cmd::run(&args),
-        cli::Command::Governance(args) => governance_cmd::run(&args),
         cli::Command::Governance(args) => governance_cmd::run(&args),
     };
     match outcome {

@@ -205,6 +205,7 @@ impl Registry {
             }
             Ok(())
         })?;
+        store.registry().analyze()?;
         Ok(summary)
     }
 }

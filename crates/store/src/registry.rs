@@ -533,6 +533,19 @@ impl RegistryConn<'_> {
             .collect()
     }
 
+    /// Refreshes the planner's statistics after a bulk load, so the first real-time matches
+    /// use the indexes (PostgreSQL otherwise plans on the empty tables it saw before).
+    pub fn analyze(&mut self) -> Result<()> {
+        match self.backend {
+            Backend::Postgres => self.conn.batch(
+                "ANALYZE source_records; ANALYZE record_identifiers; ANALYZE persons;
+                 ANALYZE person_links; ANALYZE registry_block_keys; ANALYZE registry_name_counts;
+                 ANALYZE registry_rules; ANALYZE registry_reviews",
+            ),
+            Backend::Sqlite => self.conn.batch("PRAGMA optimize"),
+        }
+    }
+
     /// How many records are not yet linked.
     pub fn pending_count(&mut self) -> Result<i64> {
         self.conn
