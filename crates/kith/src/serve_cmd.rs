@@ -99,6 +99,7 @@ pub fn open_state(config: &ServerConfig) -> Result<(AppState, AuditWriter)> {
         audit_reader: reader,
         verifier,
         origin,
+        wake: safeguarding::delivery::Wake::new(),
     })?;
     Ok((state, writer))
 }

@@ -22,7 +22,7 @@ use crate::{AppState, Services};
 type ApiResult<T> = Result<T, ApiError>;
 
 /// Runs blocking work (store, ledger) off the async threads.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce(&Services) -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
@@ -32,12 +32,12 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::Internal(format!("task failed: {e}")))?
 }
 
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     Timestamp::now()
 }
 
 /// Appends entries and waits for their commit: nothing leaves before its record is durable.
-fn record_entries(services: &Services, entries: Vec<Entry>) -> ApiResult<()> {
+pub(crate) fn record_entries(services: &Services, entries: Vec<Entry>) -> ApiResult<()> {
     if entries.is_empty() {
         return Ok(());
     }
@@ -45,7 +45,12 @@ fn record_entries(services: &Services, entries: Vec<Entry>) -> ApiResult<()> {
     Ok(())
 }
 
-fn entry(principal: &Principal, kind: EventKind, subject: Option<&str>, details: Value) -> Entry {
+pub(crate) fn entry(
+    principal: &Principal,
+    kind: EventKind,
+    subject: Option<&str>,
+    details: Value,
+) -> Entry {
     Entry {
         seq: 0,
         time: now().to_string(),
@@ -144,7 +149,7 @@ pub(crate) async fn whoami(Caller(p): Caller) -> Json<Value> {
 }
 
 /// Which data category an organisation's records fall under.
-fn category_of(agency_type: &str) -> Option<DataCategory> {
+pub(crate) fn category_of(agency_type: &str) -> Option<DataCategory> {
     Some(match agency_type {
         "health" => DataCategory::Health,
         "social-care" => DataCategory::SocialCare,
@@ -157,7 +162,7 @@ fn category_of(agency_type: &str) -> Option<DataCategory> {
 
 /// The legitimate relationship an organisation has because it holds the child's record: GP
 /// registration, school enrolment, the allocated team, a current episode or a referral.
-fn relationship_kind(holding: &Holding) -> RelationshipKind {
+pub(crate) fn relationship_kind(holding: &Holding) -> RelationshipKind {
     match holding.agency_type.as_str() {
         "health" if holding.org_code.starts_with("GP_") => RelationshipKind::GpRegistration,
         "health" => RelationshipKind::CurrentEpisode,
@@ -167,7 +172,11 @@ fn relationship_kind(holding: &Holding) -> RelationshipKind {
     }
 }
 
-fn held_relationships(cci: &str, holdings: &[Holding], principal: &Principal) -> Vec<Relationship> {
+pub(crate) fn held_relationships(
+    cci: &str,
+    holdings: &[Holding],
+    principal: &Principal,
+) -> Vec<Relationship> {
     let today = now().to_zoned(jiff::tz::TimeZone::UTC).date();
     holdings
         .iter()
@@ -185,7 +194,7 @@ fn held_relationships(cci: &str, holdings: &[Holding], principal: &Principal) ->
         .collect()
 }
 
-fn parse_purpose(raw: Option<&str>) -> ApiResult<Option<Purpose>> {
+pub(crate) fn parse_purpose(raw: Option<&str>) -> ApiResult<Option<Purpose>> {
     match raw.map(str::trim).filter(|p| !p.is_empty()) {
         None => Ok(None),
         Some(p) => serde_json::from_value(Value::String(p.into())).map(Some).map_err(|_| {
@@ -196,7 +205,7 @@ fn parse_purpose(raw: Option<&str>) -> ApiResult<Option<Purpose>> {
     }
 }
 
-fn parse_tier(raw: Option<&str>, default: Tier) -> ApiResult<Tier> {
+pub(crate) fn parse_tier(raw: Option<&str>, default: Tier) -> ApiResult<Tier> {
     match raw.map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(default),
         Some(t) => serde_json::from_value(Value::String(t.into())).map_err(|_| {
@@ -208,11 +217,11 @@ fn parse_tier(raw: Option<&str>, default: Tier) -> ApiResult<Tier> {
 }
 
 /// Decisions for each organisation holding the child's records, one per holder.
-struct HolderDecisions {
-    decisions: Vec<(Holding, Decision)>,
+pub(crate) struct HolderDecisions {
+    pub(crate) decisions: Vec<(Holding, Decision)>,
 }
 
-fn decide_for_holders(
+pub(crate) fn decide_for_holders(
     services: &Services,
     principal: &Principal,
     purpose: Option<Purpose>,
@@ -254,7 +263,7 @@ fn decide_for_holders(
 }
 
 /// Records every decision and returns the permitted ones.
-fn record_decisions(services: &Services, decisions: &HolderDecisions) -> ApiResult<()> {
+pub(crate) fn record_decisions(services: &Services, decisions: &HolderDecisions) -> ApiResult<()> {
     let entries = decisions
         .decisions
         .iter()
@@ -263,12 +272,12 @@ fn record_decisions(services: &Services, decisions: &HolderDecisions) -> ApiResu
     record_entries(services, entries)
 }
 
-fn not_visible(cci: &str) -> ApiError {
+pub(crate) fn not_visible(cci: &str) -> ApiError {
     ApiError::NotFound(format!("no person you may see has the identifier `{cci}`"))
 }
 
 /// Resolves a CCI through merges; unknown (or sealed) → 404, recorded as a denied access.
-fn resolve(
+pub(crate) fn resolve(
     services: &Services,
     principal: &Principal,
     cci: &str,
@@ -302,7 +311,7 @@ pub(crate) struct PersonQuery {
     tier: Option<String>,
 }
 
-fn holder_view(holding: &Holding, decision: &Decision) -> Value {
+pub(crate) fn holder_view(holding: &Holding, decision: &Decision) -> Value {
     use governance::Field;
     let allowed = |f: Field| decision.disclosed.contains(&f);
     let mut fields = serde_json::Map::new();
@@ -365,7 +374,7 @@ fn holder_view(holding: &Holding, decision: &Decision) -> Value {
 }
 
 /// The reasons of denied decisions, for a 403 the caller can act on.
-fn denial_reasons(decisions: &HolderDecisions) -> Vec<String> {
+pub(crate) fn denial_reasons(decisions: &HolderDecisions) -> Vec<String> {
     let mut reasons: Vec<String> = decisions
         .decisions
         .iter()
@@ -378,7 +387,7 @@ fn denial_reasons(decisions: &HolderDecisions) -> Vec<String> {
 
 /// Decides at `tier`; when nothing is permitted, answers 403 with reasons if the caller may
 /// know the child exists, else 404. Every decision is recorded.
-fn governed(
+pub(crate) fn governed(
     services: &Services,
     principal: &Principal,
     purpose: Option<Purpose>,
@@ -516,7 +525,10 @@ pub(crate) struct SearchBody {
     only_certain: bool,
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> ApiResult<T> {
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> ApiResult<T> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -757,7 +769,7 @@ pub(crate) async fn agreements(
     .await
 }
 
-fn require_role(principal: &Principal, roles: &[&str]) -> ApiResult<()> {
+pub(crate) fn require_role(principal: &Principal, roles: &[&str]) -> ApiResult<()> {
     if roles.contains(&principal.role.as_str()) {
         Ok(())
     } else {

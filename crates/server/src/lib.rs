@@ -23,6 +23,7 @@ pub mod config;
 
 mod api;
 mod error;
+mod fhir_routes;
 mod openapi;
 mod pool;
 
@@ -49,6 +50,10 @@ pub struct Services {
     pub(crate) audit_reader: std::sync::Mutex<store::audit::AuditLog>,
     pub(crate) verifier: auth::Verifier,
     pub(crate) origin: String,
+    /// Wakes the notification delivery worker when an encounter or view queued notifications.
+    pub(crate) wake: safeguarding::delivery::Wake,
+    /// Which roles in which settings notify the owning authority when they view a flag.
+    pub(crate) notify_policy: safeguarding::NotifyPolicy,
 }
 
 impl std::fmt::Debug for Services {
@@ -92,6 +97,8 @@ pub struct Parts {
     pub verifier: auth::Verifier,
     /// The ledger's origin, named in subject-access reports.
     pub origin: String,
+    /// Wakes the notification delivery worker (the caller runs it).
+    pub wake: safeguarding::delivery::Wake,
 }
 
 impl std::fmt::Debug for Parts {
@@ -123,9 +130,23 @@ impl AppState {
             audit_reader: std::sync::Mutex::new(parts.audit_reader),
             verifier: parts.verifier,
             origin: parts.origin,
+            wake: parts.wake,
+            notify_policy: safeguarding::NotifyPolicy {
+                notifying_roles: NOTIFYING_ROLES.iter().map(|r| r.to_string()).collect(),
+            },
         })))
     }
 }
+
+/// Roles whose view of a flagged child's record in an unscheduled setting tells the owning
+/// authority (the role names used in agreements and tokens).
+pub const NOTIFYING_ROLES: &[&str] = &[
+    "ed_clinician",
+    "urgent_care_clinician",
+    "ooh_gp",
+    "paramedic",
+    "midwife",
+];
 
 /// Largest request body accepted (a transaction of agency records).
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -146,6 +167,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/review/{id}/accept", post(api::review_accept))
         .route("/api/review/{id}/reject", post(api::review_reject))
         .route("/api/subject-access/{cci}", get(api::subject_access))
+        .nest("/fhir", fhir_routes::routes())
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)

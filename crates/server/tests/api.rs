@@ -243,6 +243,7 @@ fn fixture() -> Fixture {
         audit_reader: reader,
         verifier,
         origin: "kith.test/audit".into(),
+        wake: safeguarding::delivery::Wake::new(),
     })
     .unwrap();
     Fixture {
