@@ -233,6 +233,12 @@ pub struct DemoArgs {
     /// Where the synthetic extracts are written.
     #[arg(long, default_value = "kith-data/demo")]
     pub dir: PathBuf,
+    /// Prepare the store, agreements and tokens, then exit instead of serving.
+    #[arg(long)]
+    pub no_serve: bool,
+    /// Address to serve on at the end.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
 }
 
 #[derive(Debug, Args)]
@@ -522,7 +528,8 @@ pub struct StatsArgs {
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Configuration: a TOML file (--config) with addr, db, audit_db, audit_key, agreements,
+Configuration: a TOML file (--config; default kith-data/kith.toml when it exists, as `kith demo`
+writes it) with addr, db, audit_db, audit_key, agreements,
 governance_state, issuer, audience, jwks, pool_size; KITH_ADDR, KITH_DB, KITH_AUDIT_DB,
 KITH_AGREEMENTS, KITH_ISSUER, KITH_AUDIENCE, KITH_JWKS, KITH_POOL_SIZE override it. Without a JWKS
 file a development key is created (see `kith token`). Ctrl-C or SIGTERM stops accepting, lets

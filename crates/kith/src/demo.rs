@@ -118,7 +118,12 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         println!("   for example {org}:{local} is person {cci}: try `kith registry person {cci}`");
     }
     println!();
+    let serving = prepare_service(args, &mut store)?;
+    drop(store);
+
+    println!();
     println!("Next steps:");
+    println!("  kith serve                       serve the API again (reads kith-data/kith.toml)");
     println!("  kith status                      what the store holds and each ingest batch");
     println!("  kith quarantine                  rows the latest batch refused or warned about");
     println!("  kith ingest --help               load your own agency extracts");
@@ -130,5 +135,148 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     println!(
         "  kith demo                        run again: identical extracts are recognised and nothing changes"
     );
-    Ok(())
+    match serving {
+        Some(config) => crate::serve_cmd::serve_with(&config),
+        None => Ok(()),
+    }
+}
+
+/// Roles the demo mints tokens for, and the kind of organisation each works at.
+const DEMO_ROLES: [(&str, &str, &str, &str); 4] = [
+    ("gp", "dr-demo", "GP_", "a GP at the child's practice"),
+    (
+        "ed_clinician",
+        "ed-demo",
+        "HOSP_",
+        "an emergency department clinician at the child's hospital",
+    ),
+    (
+        "social_worker",
+        "sw-demo",
+        "CSC_",
+        "a social worker in the child's local authority",
+    ),
+    (
+        "police_officer",
+        "pc-demo",
+        "POL_",
+        "a police officer (no agreement covers police direct care: refused)",
+    ),
+];
+
+/// Writes agreements naming the synthetic organisations, mints a token per demo role and
+/// returns the configuration to serve with (unless `--no-serve`).
+fn prepare_service(args: &DemoArgs, store: &mut Store) -> Result<Option<server::ServerConfig>> {
+    println!("5. preparing the service: agreements, a development signing key, tokens");
+    let data_dir = args
+        .dir
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("kith-data"));
+    let agreements = data_dir.join("agreements");
+    std::fs::create_dir_all(&agreements)
+        .with_context(|| format!("cannot create `{}`", agreements.display()))?;
+    let organisations = store.organisations()?;
+    std::fs::write(
+        agreements.join("demo-direct-care-and-safeguarding.toml"),
+        demo_agreement(&organisations),
+    )
+    .context("cannot write the demo agreement")?;
+    let config = server::ServerConfig {
+        addr: args.addr.clone(),
+        db: args.db.db.clone(),
+        agreements: agreements.clone(),
+        jwks: data_dir.join("dev-jwks.json"),
+        ..server::ServerConfig::default()
+    };
+    let toml_text = format!(
+        "# Written by `kith demo`: `kith serve` reads this file when run from this directory.\n\
+         addr = {:?}\ndb = {:?}\nagreements = {:?}\njwks = {:?}\n",
+        config.addr,
+        config.db,
+        config.agreements.display().to_string(),
+        config.jwks.display().to_string()
+    );
+    std::fs::write(data_dir.join("kith.toml"), toml_text)
+        .context("cannot write the demo's service configuration")?;
+    // A child known to a GP, a hospital and children's social care shows the tiers best.
+    let mut holders: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (org, _, cci) in store.registry().all_links()? {
+        holders.entry(cci).or_default().push(org);
+    }
+    let child = holders
+        .iter()
+        .find(|(_, orgs)| {
+            ["GP_", "HOSP_", "CSC_"]
+                .iter()
+                .all(|p| orgs.iter().any(|o| o.starts_with(p)))
+        })
+        .or_else(|| holders.iter().max_by_key(|(_, orgs)| orgs.len()));
+    let Some((cci, orgs)) = child else {
+        println!("   no persons to show; skipping tokens");
+        return Ok((!args.no_serve).then_some(config));
+    };
+    println!(
+        "   agreements in {}; the example child is {cci}, known to {}",
+        agreements.display(),
+        orgs.join(", ")
+    );
+    let url = format!("http://{}", args.addr);
+    for (role, user, prefix, who) in DEMO_ROLES {
+        let org = orgs
+            .iter()
+            .find(|o| o.starts_with(prefix))
+            .cloned()
+            .or_else(|| {
+                organisations
+                    .iter()
+                    .find(|o| o.code.starts_with(prefix))
+                    .map(|o| o.code.clone())
+            })
+            .unwrap_or_else(|| format!("{prefix}DEMO"));
+        let token = crate::serve_cmd::mint(&config, user, &org, &[role.to_string()], None, 8)?;
+        println!("   token for {who} ({user}, {org}, role {role}):");
+        println!("     {token}");
+    }
+    println!(
+        "   try: curl -H \"Authorization: Bearer <token>\" '{url}/api/persons/{cci}?purpose=direct_care&tier=summary'"
+    );
+    Ok((!args.no_serve).then_some(config))
+}
+
+/// One agreement covering direct care and section 47 enquiries among the demo's health,
+/// social-care and education organisations.
+fn demo_agreement(organisations: &[model::Organisation]) -> String {
+    let mut text = String::from(
+        "# Written by `kith demo` for its synthetic organisations.\n\
+         id = \"ISA-DEMO\"\nversion = 1\n\
+         title = \"Demo: direct care and safeguarding among the synthetic agencies\"\n\
+         owner = \"Demo Caldicott Guardian\"\n\
+         data_categories = [\"health\", \"social_care\", \"education\"]\n\
+         start = 2020-01-01\nend = 2099-12-31\nreview = 2099-01-01\n",
+    );
+    for org in organisations {
+        let kind = match org.agency_type {
+            model::AgencyType::Health => "health",
+            model::AgencyType::SocialCare => "local_authority",
+            model::AgencyType::Education => "school",
+            _ => continue,
+        };
+        let name = org.name.replace('"', "'");
+        text.push_str(&format!(
+            "\n[[parties]]\ncode = \"{}\"\nname = \"{name}\"\nkind = \"{kind}\"\n",
+            org.code
+        ));
+    }
+    text.push_str(
+        "\n[purposes.direct_care]\nart6 = \"public_task\"\nart9 = \"health_or_social_care\"\n\
+         dpa2018 = \"sch1_para2\"\nroles = [\"gp\", \"ed_clinician\", \"social_worker\"]\n\
+         max_tier = \"full\"\n\
+         fields = [\"exists\", \"lead_practitioner\", \"lead_agency\", \"last_contact\", \"name\", \"date_of_birth\", \"address\", \"postcode\", \"safeguarding_flags\", \"chronology\"]\n\
+         \n[purposes.safeguarding_s47]\nart6 = \"public_task\"\nart9 = \"substantial_public_interest\"\n\
+         dpa2018 = \"sch1_para18\"\nroles = [\"social_worker\", \"gp\", \"ed_clinician\"]\n\
+         max_tier = \"full\"\n\
+         fields = [\"exists\", \"lead_practitioner\", \"lead_agency\", \"last_contact\", \"name\", \"date_of_birth\", \"address\", \"postcode\", \"safeguarding_flags\", \"chronology\"]\n",
+    );
+    text
 }

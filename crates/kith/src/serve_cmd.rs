@@ -37,7 +37,10 @@ fn load_config(
     db: Option<&str>,
     addr: Option<&str>,
 ) -> Result<ServerConfig> {
-    let mut config = ServerConfig::load(args_config, |name| std::env::var(name).ok())?;
+    // The demo leaves its configuration here; an explicit --config always wins.
+    let default_file = Path::new("kith-data/kith.toml");
+    let file = args_config.or_else(|| default_file.exists().then_some(default_file));
+    let mut config = ServerConfig::load(file, |name| std::env::var(name).ok())?;
     if let Some(db) = db {
         config.db = db.to_string();
     }
@@ -110,7 +113,13 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         args.db.as_deref(),
         args.addr.as_deref(),
     )?;
-    let (state, writer) = open_state(&config)?;
+    serve_with(&config)
+}
+
+/// Runs the service until Ctrl-C or SIGTERM; every accepted request's audit entries are
+/// committed before it returns.
+pub fn serve_with(config: &ServerConfig) -> Result<()> {
+    let (state, writer) = open_state(config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -401,7 +401,7 @@ fn drop_schema(url: &str, schema: &str) {
 #[test]
 fn demo_runs_end_to_end_and_a_second_run_changes_nothing() {
     let ws = Workspace::new();
-    let first = ws.kith(&["demo", "--records", "800"]);
+    let first = ws.kith(&["demo", "--records", "800", "--no-serve"]);
     assert!(first.status.success(), "{}", stderr(&first));
     let text = stdout(&first);
     assert!(
@@ -423,7 +423,7 @@ fn demo_runs_end_to_end_and_a_second_run_changes_nothing() {
     );
     let before = stdout(&ws.kith(&["status"]));
 
-    let second = ws.kith(&["demo", "--records", "800"]);
+    let second = ws.kith(&["demo", "--records", "800", "--no-serve"]);
     assert!(second.status.success(), "{}", stderr(&second));
     let text = stdout(&second);
     assert!(text.contains("— 0 new, 0 updated,"), "{text}");
