@@ -26,6 +26,7 @@
 pub mod audit;
 mod backend_pg;
 mod backend_sqlite;
+pub mod governance;
 mod ops;
 mod registry;
 pub mod safeguarding;
