@@ -51,7 +51,10 @@ fn load_config(
 }
 
 /// Opens everything the service needs.
-pub fn open_state(config: &ServerConfig) -> Result<(AppState, AuditWriter)> {
+pub fn open_state(
+    config: &ServerConfig,
+    wake: safeguarding::delivery::Wake,
+) -> Result<(AppState, AuditWriter)> {
     let audit_url = match &config.audit_db {
         Some(url) => url.clone(),
         None => store::audit::audit_url_for_store(&config.db)?,
@@ -102,7 +105,7 @@ pub fn open_state(config: &ServerConfig) -> Result<(AppState, AuditWriter)> {
         audit_reader: reader,
         verifier,
         origin,
-        wake: safeguarding::delivery::Wake::new(),
+        wake,
     })?;
     Ok((state, writer))
 }
@@ -119,7 +122,30 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
 /// Runs the service until Ctrl-C or SIGTERM; every accepted request's audit entries are
 /// committed before it returns.
 pub fn serve_with(config: &ServerConfig) -> Result<()> {
-    let (state, writer) = open_state(config)?;
+    let wake = safeguarding::delivery::Wake::new();
+    let (state, writer) = open_state(config, wake.clone())?;
+    // Notifications to local authorities are delivered by a worker of their own, so a slow
+    // webhook never holds up a clinician's request.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let delivery = {
+        let store = store::Store::open(&config.db)
+            .with_context(|| format!("cannot open the store `{}` for delivery", config.db))?;
+        let delivery_config = safeguarding::delivery::DeliveryConfig {
+            webhooks: config.webhooks.clone(),
+            ..safeguarding::delivery::DeliveryConfig::default()
+        };
+        let (stop, wake) = (stop.clone(), wake.clone());
+        std::thread::spawn(move || {
+            let mut worker = safeguarding::delivery::Worker::new(
+                store,
+                delivery_config,
+                safeguarding::delivery::HttpTransport::default(),
+            );
+            if let Err(error) = worker.run(&stop, &wake) {
+                eprintln!("error: notification delivery stopped: {error}");
+            }
+        })
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -162,6 +188,9 @@ pub fn serve_with(config: &ServerConfig) -> Result<()> {
     })?;
     // Every accepted write's ledger entries are committed before the process ends.
     drop(runtime);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    wake.wake();
+    let _ = delivery.join();
     writer
         .finish()
         .context("the audit ledger did not close cleanly")?;

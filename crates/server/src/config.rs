@@ -28,6 +28,8 @@ pub struct ServerConfig {
     pub jwks: PathBuf,
     /// Store connections for request handling.
     pub pool_size: usize,
+    /// Where each local authority receives safeguarding notifications: LA code → `http://` URL.
+    pub webhooks: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for ServerConfig {
@@ -43,6 +45,7 @@ impl Default for ServerConfig {
             audience: "kith".into(),
             jwks: PathBuf::from("kith-data/dev-jwks.json"),
             pool_size: 8,
+            webhooks: Default::default(),
         }
     }
 }
