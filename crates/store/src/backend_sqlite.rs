@@ -30,12 +30,15 @@ impl SqliteConn {
         };
         // WAL lets readers work while an ingest writes; NORMAL sync is durable across a killed
         // process (only an OS crash can lose the last transactions, never corrupt the file).
+        // Checkpointing every 8,000 pages rather than 1,000 makes the commit that pays for a
+        // checkpoint rare enough to stay out of the real-time link's 99th percentile.
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
              PRAGMA busy_timeout = 10000;
-             PRAGMA cache_size = -65536;",
+             PRAGMA cache_size = -65536;
+             PRAGMA wal_autocheckpoint = 8000;",
         )?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(SqliteConn { conn })
