@@ -51,6 +51,14 @@ pub(crate) fn merge_in_tx(
     let moved = tx.person_record_ids(retired)?;
     tx.move_links(retired, survivor, change.at)?;
     tx.retire_person(retired, Some(survivor))?;
+    // The child's safeguarding flags follow the records, and each owning authority is told.
+    let now = change
+        .at
+        .parse::<jiff::Timestamp>()
+        .map_err(|e| RegistryError::Refused(format!("change time `{}`: {e}", change.at)))?;
+    let why = change.reason.unwrap_or("records found to be one child");
+    safeguarding::repoint_flags_in(&mut tx.safeguarding(), retired, survivor, why, now)
+        .map_err(|e| RegistryError::Refused(format!("re-pointing safeguarding flags: {e}")))?;
     let detail = serde_json::json!({
         "survivor": survivor,
         "retired": retired,

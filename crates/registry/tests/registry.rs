@@ -146,7 +146,11 @@ fn child(i: u32) -> Child {
             ["B", "D", "E"][(i % 3) as usize]
         ),
         nhs: nhs_for(400_000_000 + i * 7),
-        sex: if i.is_multiple_of(2) { Sex::Female } else { Sex::Male },
+        sex: if i.is_multiple_of(2) {
+            Sex::Female
+        } else {
+            Sex::Male
+        },
     }
 }
 
@@ -663,7 +667,59 @@ fn stats_report_coverage_queue_and_drift(db: &Db) {
     );
 }
 
+fn a_merge_moves_the_childs_flags_and_tells_the_owning_authority(db: &Db) {
+    let (mut store, registry) = loaded(db);
+    let a = cci_of(&mut store, "GP_B86001", "P30");
+    let b = cci_of(&mut store, "GP_B86001", "P31");
+    let contact = safeguarding::Contact {
+        phone: "0113 222 4401".into(),
+        email: "duty@leeds.example".into(),
+    };
+    safeguarding::publish_flag(
+        &mut store,
+        safeguarding::PublishFlag {
+            cci: b.clone(),
+            kind: "child-protection-plan".into(),
+            owner: safeguarding::LocalAuthority {
+                code: "LA383".into(),
+                name: "Leeds".into(),
+            },
+            office_hours: contact.clone(),
+            out_of_hours: contact,
+            start_date: "2026-01-01".parse().unwrap(),
+            end_date: None,
+            reference: "CPP-1".into(),
+            source_updated_at: AT.parse().unwrap(),
+        },
+        AT.parse().unwrap(),
+    )
+    .unwrap();
+    let survivor = registry
+        .merge(&mut store, &a, &b, change("same child"))
+        .unwrap();
+    assert_eq!(survivor, a);
+    let today = "2026-11-24".parse().unwrap();
+    assert_eq!(
+        safeguarding::active_flags(&mut store, &a, today)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        safeguarding::active_flags(&mut store, &b, today)
+            .unwrap()
+            .is_empty()
+    );
+    let inbox = safeguarding::inbox(&mut store, "LA383", 0, 10).unwrap();
+    assert_eq!(
+        inbox.len(),
+        1,
+        "the owning authority is told of the identity change"
+    );
+}
+
 on_both!(
+    a_merge_moves_the_childs_flags_and_tells_the_owning_authority,
     initial_load_links_each_child_once,
     a_new_record_links_in_real_time_and_a_twin_does_not,
     merge_retires_with_a_forward_pointer_and_tells_agencies,

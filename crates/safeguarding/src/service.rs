@@ -364,7 +364,33 @@ pub fn repoint_flags(
             why: "a re-pointed flag tells its owner why the child's identifier changed",
         });
     }
-    store.safeguarding_tx(|tx| {
+    store.safeguarding_tx(|tx| repoint_in(tx, &from, &to, reason, now))
+}
+
+/// [`repoint_flags`] inside a caller's transaction (the registry's merge), with identifiers
+/// already checked by the caller.
+pub fn repoint_flags_in(
+    tx: &mut SafeguardingConn<'_>,
+    from_cci: &str,
+    to_cci: &str,
+    reason: &str,
+    now: Timestamp,
+) -> Result<Vec<Repointed>, Error> {
+    if from_cci == to_cci {
+        return Err(Error::SameChild(from_cci.to_string()));
+    }
+    repoint_in(tx, from_cci, to_cci, reason, now)
+}
+
+fn repoint_in(
+    tx: &mut SafeguardingConn<'_>,
+    from: &str,
+    to: &str,
+    reason: &str,
+    now: Timestamp,
+) -> Result<Vec<Repointed>, Error> {
+    {
+        let (from, to) = (from.to_string(), to.to_string());
         let mut out = Vec::new();
         for stored in tx.flags_of_child(&from)? {
             let entry = flag_of(&stored)?;
@@ -388,7 +414,7 @@ pub fn repoint_flags(
             });
         }
         Ok(out)
-    })
+    }
 }
 
 /// An authority's notifications after id `after`, oldest first, whatever their delivery state.

@@ -310,6 +310,15 @@ impl RegistryConn<'_> {
         self.backend
     }
 
+    /// Safeguarding operations inside this same transaction, so a merge re-points the child's
+    /// flags atomically with the records.
+    pub fn safeguarding(&mut self) -> crate::safeguarding::SafeguardingConn<'_> {
+        crate::safeguarding::SafeguardingConn {
+            conn: &mut *self.conn,
+            backend: self.backend,
+        }
+    }
+
     /// Serialises transactions that touch the same blocking keys, so two writers racing on one
     /// child queue instead of both creating a person. SQLite's `BEGIN IMMEDIATE` already
     /// serialises every writer.

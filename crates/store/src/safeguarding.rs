@@ -12,8 +12,8 @@ use crate::{Backend, Result, Store, StoreError};
 
 /// Safeguarding operations on one connection, in or out of a transaction.
 pub struct SafeguardingConn<'a> {
-    conn: &'a mut dyn Conn,
-    backend: Backend,
+    pub(crate) conn: &'a mut dyn Conn,
+    pub(crate) backend: Backend,
 }
 
 impl std::fmt::Debug for SafeguardingConn<'_> {
