@@ -22,6 +22,7 @@ pub mod auth;
 pub mod config;
 
 mod api;
+mod care;
 mod error;
 mod fhir_routes;
 mod openapi;
@@ -46,6 +47,9 @@ pub struct Services {
     pub(crate) registry: RwLock<Registry>,
     pub(crate) engine: PolicyEngine,
     pub(crate) governance: RwLock<Arc<GovernanceState>>,
+    /// The governance facts loaded from files at start-up; the state is this plus what was
+    /// recorded through the service. Its lock also makes governance changes take turns.
+    pub(crate) governance_base: std::sync::Mutex<governance::StateRecords>,
     pub(crate) audit: AuditHandle,
     pub(crate) audit_reader: std::sync::Mutex<store::audit::AuditLog>,
     pub(crate) verifier: auth::Verifier,
@@ -121,11 +125,19 @@ impl AppState {
                 }
             })?;
         let registry = pool.with(|store| Registry::open(store, RegistryConfig::default()))?;
+        let base = parts.governance.records().clone();
+        let governance = pool
+            .with(|store| care::load_governance(store, base.clone()))
+            .map_err(|source| StartError::Store {
+                url: parts.store_url.clone(),
+                source,
+            })?;
         Ok(AppState(Arc::new(Services {
             pool,
             registry: RwLock::new(registry),
             engine: PolicyEngine::new()?,
-            governance: RwLock::new(Arc::new(parts.governance)),
+            governance: RwLock::new(Arc::new(governance)),
+            governance_base: std::sync::Mutex::new(base),
             audit: parts.audit,
             audit_reader: std::sync::Mutex::new(parts.audit_reader),
             verifier: parts.verifier,
@@ -167,6 +179,18 @@ pub fn app(state: AppState) -> Router {
         .route("/api/review/{id}/accept", post(api::review_accept))
         .route("/api/review/{id}/reject", post(api::review_reject))
         .route("/api/subject-access/{cci}", get(api::subject_access))
+        .route("/api/consents", post(care::post_consent))
+        .route("/api/consents/{id}/withdraw", post(care::withdraw_consent))
+        .route("/api/persons/{cci}/consents", get(care::person_consents))
+        .route("/api/break-glass", post(care::post_break_glass))
+        .route("/api/break-glass/alerts", get(care::break_glass_alerts))
+        .route("/api/break-glass/unreviewed", get(care::break_glass_unreviewed))
+        .route("/api/break-glass/{id}/review", post(care::review_break_glass))
+        .route("/api/not-shared", post(care::post_not_shared).get(care::not_shared_report))
+        .route("/api/flags", post(care::post_flag))
+        .route("/api/flags/end", post(care::end_flag))
+        .route("/api/persons/{cci}/flags", get(care::person_flags))
+        .route("/api/notifications", get(care::notifications))
         .nest("/fhir", fhir_routes::routes())
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -188,6 +212,19 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/review/{id}/accept"),
     ("post", "/api/review/{id}/reject"),
     ("get", "/api/subject-access/{cci}"),
+    ("post", "/api/consents"),
+    ("post", "/api/consents/{id}/withdraw"),
+    ("get", "/api/persons/{cci}/consents"),
+    ("post", "/api/break-glass"),
+    ("get", "/api/break-glass/alerts"),
+    ("get", "/api/break-glass/unreviewed"),
+    ("post", "/api/break-glass/{id}/review"),
+    ("post", "/api/not-shared"),
+    ("get", "/api/not-shared"),
+    ("post", "/api/flags"),
+    ("post", "/api/flags/end"),
+    ("get", "/api/persons/{cci}/flags"),
+    ("get", "/api/notifications"),
 ];
 
 pub use openapi::openapi;

@@ -41,7 +41,7 @@ pub fn openapi() -> Value {
         responses["200"] = json!({"description": description, "content": {"application/json": {"schema": {"type": "object"}}}});
         responses
     };
-    json!({
+    let mut document = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Kith",
@@ -122,6 +122,185 @@ pub fn openapi() -> Value {
                 "responses": ok("Accesses, oldest first; deferred entries are counted only for a Caldicott guardian.")
             }}
         }
+    });
+    if let (Some(schemas), Value::Object(more)) = (
+        document["components"]["schemas"].as_object_mut(),
+        care_schemas(),
+    ) {
+        schemas.extend(more);
+    }
+    if let (Some(paths), Value::Object(more)) =
+        (document["paths"].as_object_mut(), care_paths(&errors))
+    {
+        paths.extend(more);
+    }
+    document
+}
+
+/// The care-coordination payloads: consent, break-glass, decisions not to share, flags.
+fn care_schemas() -> Value {
+    json!({
+        "Consent": {"type": "object", "required": ["id", "version", "child", "given_by", "date", "provisions"], "description": "Shaped like a FHIR Consent. The consenter is checked: a parent with parental responsibility, or the child when 16 or over or assessed competent (Gillick); otherwise 422 with the reason.", "properties": {
+            "id": {"type": "string"}, "version": {"type": "integer", "minimum": 1},
+            "child": {"type": "string", "description": "The child's CCI."},
+            "given_by": {"oneOf": [
+                {"type": "object", "required": ["kind"], "properties": {"kind": {"const": "child"}}},
+                {"type": "object", "required": ["kind", "name", "parental_responsibility"], "properties": {"kind": {"const": "parent"}, "name": {"type": "string"}, "parental_responsibility": {"type": "boolean"}}}
+            ]},
+            "date": {"type": "string", "format": "date"},
+            "expires": {"type": "string", "format": "date"},
+            "provisions": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["type"], "properties": {
+                "type": {"type": "string", "enum": ["permit", "deny"]},
+                "purposes": {"type": "array", "items": {"$ref": "#/components/schemas/Purpose"}},
+                "categories": {"type": "array", "items": {"type": "string", "enum": ["health", "social_care", "education", "police", "housing"]}},
+                "recipients": {"type": "array", "items": {"type": "string"}, "description": "Organisation codes; empty means any."}
+            }}}
+        }},
+        "Withdrawal": {"type": "object", "additionalProperties": false, "properties": {"date": {"type": "string", "format": "date", "description": "Today when absent."}, "reason": {"type": "string"}}},
+        "BreakGlass": {"type": "object", "required": ["cci", "purpose", "reason_code", "reason_text"], "additionalProperties": false, "properties": {
+            "cci": {"type": "string"}, "purpose": {"$ref": "#/components/schemas/Purpose"},
+            "reason_code": {"type": "string", "enum": ["emergency_care", "immediate_safeguarding", "out_of_hours_cover"]},
+            "reason_text": {"type": "string", "minLength": 10, "description": "The reason in the practitioner's own words."},
+            "duration_minutes": {"type": "integer", "minimum": 1, "maximum": 240, "description": "Shorter than the default four hours."},
+            "duration_seconds": {"type": "integer", "minimum": 1, "maximum": 14400}
+        }},
+        "BreakGlassReview": {"type": "object", "required": ["outcome", "notes"], "additionalProperties": false, "properties": {
+            "outcome": {"type": "string", "enum": ["justified", "unjustified", "escalate"]}, "notes": {"type": "string"}
+        }},
+        "NotShared": {"type": "object", "required": ["cci", "requested_by", "reason", "explanation"], "additionalProperties": false, "properties": {
+            "cci": {"type": "string"}, "purpose": {"$ref": "#/components/schemas/Purpose"},
+            "requested_by": {"type": "string", "description": "The organisation that asked."},
+            "reason": {"type": "string", "enum": ["risk_to_child", "risk_to_investigation", "no_lawful_basis", "not_necessary", "consent_refused", "other"]},
+            "explanation": {"type": "string"}
+        }},
+        "Flag": {"type": "object", "required": ["cci", "kind", "owner", "office_hours", "out_of_hours", "start_date", "reference", "source_updated_at"], "additionalProperties": false, "properties": {
+            "cci": {"type": "string"},
+            "kind": {"type": "string", "enum": ["child-protection-plan", "looked-after-child", "unborn-child-protection-plan"]},
+            "owner": {"type": "object", "required": ["code", "name"], "description": "The publishing authority itself.", "properties": {"code": {"type": "string"}, "name": {"type": "string"}}},
+            "office_hours": {"$ref": "#/components/schemas/Contact"},
+            "out_of_hours": {"$ref": "#/components/schemas/Contact"},
+            "start_date": {"type": "string", "format": "date"}, "end_date": {"type": "string", "format": "date"},
+            "reference": {"type": "string", "description": "The authority's own reference for the plan or placement."},
+            "source_updated_at": {"type": "string", "format": "date-time", "description": "An older version than the stored one is ignored."}
+        }},
+        "Contact": {"type": "object", "required": ["phone", "email"], "properties": {"phone": {"type": "string"}, "email": {"type": "string"}}},
+        "EndFlag": {"type": "object", "required": ["cci", "kind", "reference", "end_date", "source_updated_at"], "additionalProperties": false, "properties": {
+            "cci": {"type": "string"}, "kind": {"type": "string"}, "reference": {"type": "string"},
+            "end_date": {"type": "string", "format": "date"}, "source_updated_at": {"type": "string", "format": "date-time"}
+        }}
+    })
+}
+
+/// The care-coordination routes (`care.rs`).
+fn care_paths(errors: &Value) -> Value {
+    let ok = |description: &str| -> Value {
+        let mut responses = errors.clone();
+        responses["200"] = json!({"description": description, "content": {"application/json": {"schema": {"type": "object"}}}});
+        responses
+    };
+    let created = {
+        let mut responses = errors.clone();
+        responses["201"] = json!({"description": "Recorded; the ledger entry is committed.", "content": {"application/json": {"schema": {"type": "object"}}}});
+        responses
+    };
+    let with = |responses: &Value, status: &str, description: &str| -> Value {
+        let mut responses = responses.clone();
+        let schema = if status.starts_with('2') {
+            json!({"type": "object"})
+        } else {
+            json!({"$ref": "#/components/schemas/Error"})
+        };
+        responses[status] = json!({"description": description, "content": {"application/json": {"schema": schema}}});
+        responses
+    };
+    json!({
+        "/api/consents": {"post": {
+            "summary": "Record a consent or refusal for a child (a practitioner whose organisation has a current relationship with the child). The next sharing decision uses it. Ledger: consent_change.",
+            "parameters": [{"$ref": "#/components/parameters/role"}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Consent"}}}},
+            "responses": with(&created, "422", "The consenter may not consent for this child; `reasons` say why (recorded as a denied consent change).")
+        }},
+        "/api/consents/{id}/withdraw": {"post": {
+            "summary": "Withdraw every version of a consent from a day (today by default). The next sharing decision sees the withdrawal. Ledger: consent_change.",
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}, {"$ref": "#/components/parameters/role"}],
+            "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Withdrawal"}}}},
+            "responses": with(&ok("The withdrawn versions."), "409", "Already withdrawn.")
+        }},
+        "/api/persons/{cci}/consents": {"get": {
+            "summary": "A child's consents and who may consent for them, governed like a summary read.",
+            "parameters": [cci_param(), purpose_param(true), {"$ref": "#/components/parameters/role"}],
+            "responses": ok("Consents (with versions and withdrawals) and the consent authority.")
+        }},
+        "/api/break-glass": {"post": {
+            "summary": "Break the glass: a time-boxed grant (four hours by default, never longer) up to the summary tier, for a practitioner with no relationship whose role an agreement in force names for the purpose. Ledger: override; the organisation's privacy officer is alerted with no personal data (admin_change).",
+            "parameters": [{"$ref": "#/components/parameters/role"}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BreakGlass"}}}},
+            "responses": created.clone()
+        }},
+        "/api/break-glass/alerts": {"get": {
+            "summary": "The privacy officer's alerts for their organisation: grant, reason code, time; no child, no practitioner, no free text.",
+            "parameters": [{"$ref": "#/components/parameters/role"}],
+            "responses": ok("Alerts, each marked reviewed or not.")
+        }},
+        "/api/break-glass/unreviewed": {"get": {
+            "summary": "Break-glass grants waiting for review, oldest first, with hours waiting (privacy officer: their organisation; Caldicott guardian, IG lead: all).",
+            "parameters": [{"$ref": "#/components/parameters/role"}],
+            "responses": ok("Unreviewed grants.")
+        }},
+        "/api/break-glass/{id}/review": {"post": {
+            "summary": "The privacy officer's finding on a grant of their organisation: justified, unjustified or escalate, with notes; once per grant. Ledger: override.",
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}, {"$ref": "#/components/parameters/role"}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BreakGlassReview"}}}},
+            "responses": with(&ok("The review."), "409", "Already reviewed.")
+        }},
+        "/api/not-shared": {
+            "post": {
+                "summary": "Record a person's decision not to share, with reason, explanation, decision-maker and time. Ledger: a deny decision.",
+                "parameters": [{"$ref": "#/components/parameters/role"}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NotShared"}}}},
+                "responses": created.clone()
+            },
+            "get": {
+                "summary": "Decisions not to share made by or asked of the caller's organisation, with counts by reason, requester and decider (IG leads and Caldicott guardians).",
+                "parameters": [
+                    {"name": "from", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                    {"name": "to", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                    {"$ref": "#/components/parameters/role"}
+                ],
+                "responses": ok("The report and the decisions.")
+            }
+        },
+        "/api/flags": {"post": {
+            "summary": "Children's social care (social_worker or agency_system of a social-care organisation) publishes or updates a safeguarding flag it owns.",
+            "parameters": [{"$ref": "#/components/parameters/role"}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Flag"}}}},
+            "responses": with(&created, "200", "An existing flag was updated, unchanged, or an older version ignored (`write`).")
+        }},
+        "/api/flags/end": {"post": {
+            "summary": "The owning authority ends a flag on a day (inclusive).",
+            "parameters": [{"$ref": "#/components/parameters/role"}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EndFlag"}}}},
+            "responses": ok("The flag and what changed.")
+        }},
+        "/api/persons/{cci}/flags": {"get": {
+            "summary": "A child's safeguarding flags in force, governed at the summary tier, each with its last 25 accesses and freshness. A notifying role (ED, urgent care, out-of-hours GP, paramedic, midwife) in an unscheduled setting tells the owning authority, once per encounter and flag.",
+            "parameters": [
+                cci_param(), purpose_param(true),
+                {"name": "X-Kith-Care-Setting", "in": "header", "required": true, "description": "Where the child is being seen.", "schema": {"type": "string", "enum": ["emergency-department", "urgent-treatment-centre", "walk-in-centre", "out-of-hours-gp", "maternity", "ambulance", "gp-surgery", "outpatients", "school-nurse", "health-visiting", "community-health", "mental-health"]}},
+                {"name": "X-Kith-Encounter", "in": "header", "required": false, "description": "The encounter's id in the caller's system; without it, one practitioner's views of a child on one day are one encounter.", "schema": {"type": "string"}},
+                {"$ref": "#/components/parameters/role"}
+            ],
+            "responses": ok("Flags, and how many notifications this view queued.")
+        }},
+        "/api/notifications": {"get": {
+            "summary": "The caller's local authority's notification inbox (attendances, views, identity changes) after an id, oldest first (social_worker or agency_system of the owning authority).",
+            "parameters": [
+                {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                {"$ref": "#/components/parameters/role"}
+            ],
+            "responses": ok("Notifications and `next_after`.")
+        }}
     })
 }
 
