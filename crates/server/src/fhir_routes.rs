@@ -526,6 +526,17 @@ async fn metadata(headers: HeaderMap) -> Response {
     for rest in &mut statement.rest {
         let documentation = rest.documentation.take().unwrap_or_default();
         rest.documentation = Some(format!("{documentation}. {CONVENTIONS}"));
+        // Declare only what is served: Patient is read by id; Consent, Flag and AuditEvent
+        // are searched by the child; Encounters are written through the transaction only.
+        for resource in &mut rest.resource {
+            if resource.resource_type != "Patient" {
+                resource.interaction.retain(|i| i.code != "read");
+            }
+            if resource.resource_type == "Encounter" {
+                resource.documentation =
+                    Some("Written through the system `transaction` interaction".to_string());
+            }
+        }
     }
     ok(Resource::CapabilityStatement(statement))
 }

@@ -476,6 +476,31 @@ async fn metadata_answers_without_a_token_and_documents_the_purpose_default() {
         documentation.contains("X-Kith-Care-Setting"),
         "{documentation}"
     );
+    // Every interaction declared is one the server answers.
+    let mut declared = Vec::new();
+    for resource in answer.body["rest"][0]["resource"].as_array().unwrap() {
+        for interaction in resource["interaction"].as_array().into_iter().flatten() {
+            declared.push(format!(
+                "{} {}",
+                resource["type"].as_str().unwrap(),
+                interaction["code"].as_str().unwrap()
+            ));
+        }
+    }
+    assert_eq!(
+        declared,
+        [
+            "Patient read",
+            "Patient search-type",
+            "Consent search-type",
+            "Flag search-type",
+            "AuditEvent search-type"
+        ]
+    );
+    assert_eq!(
+        answer.body["rest"][0]["interaction"][0]["code"],
+        "transaction"
+    );
     // An unknown FHIR path is an OperationOutcome too.
     let answer = f.get("/fhir/Observation", Some(&f.gp()), &[]).await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
