@@ -108,6 +108,10 @@ fn cci_of(store: &mut Store, org: &str, id: &str) -> String {
 }
 
 fn fixture() -> Fixture {
+    fixture_with(AGREEMENT)
+}
+
+fn fixture_with(agreement: &str) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite:{}", dir.path().join("kith.db").display());
     let mut store = Store::open(&db).unwrap();
@@ -226,7 +230,7 @@ fn fixture() -> Fixture {
 
     let agreements = dir.path().join("agreements");
     std::fs::create_dir_all(&agreements).unwrap();
-    std::fs::write(agreements.join("direct-care.toml"), AGREEMENT).unwrap();
+    std::fs::write(agreements.join("direct-care.toml"), agreement).unwrap();
     let state_dir = dir.path().join("state");
     std::fs::create_dir_all(&state_dir).unwrap();
     std::fs::write(
@@ -990,6 +994,43 @@ async fn a_flagged_childs_ed_attendance_notifies_once_and_a_gp_surgery_never() {
         })
         .count();
     assert_eq!(recorded, 4, "each encounter sent is in the ledger");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_attending_system_sees_the_flag_only_where_an_agreement_shares_it() {
+    let f = fixture_with(&AGREEMENT.replace(
+        r#"roles = ["gp", "ed_clinician", "social_worker"]"#,
+        r#"roles = ["gp", "ed_clinician", "social_worker", "agency_system"]"#,
+    ));
+    let hospital = f.token("pas", "HOSP_RR8", "agency_system");
+    let answer = f
+        .post(
+            "/fhir",
+            &hospital,
+            FHIR_JSON,
+            &attendance("EMER", "ED-1", "9434765919"),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let issues = answer.body["entry"][1]["response"]["outcome"]["issue"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", answer.body));
+    let said: Vec<&str> = issues
+        .iter()
+        .map(|i| i["diagnostics"].as_str().unwrap())
+        .collect();
+    assert!(
+        said[0].starts_with(
+            "safeguarding flag: Child protection plan owned by Leeds Children and Families"
+        ),
+        "{said:?}"
+    );
+    assert!(said[0].contains("out of hours 0113 535 0600"), "{said:?}");
+    assert_eq!(
+        said[1],
+        "the owning local authority is being told of this attendance"
+    );
+    assert_eq!(f.notifications().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
