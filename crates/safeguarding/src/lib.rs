@@ -57,8 +57,7 @@ pub use notify::{
 pub use service::{
     ACCESS_LOG_LENGTH, EncounterOutcome, EndFlag, FlagEntry, Published, Repointed, ShownFlag,
     ViewOutcome, active_flags, end_flag, inbox, publish_flag, record_encounter, repoint_flags,
-    repoint_flags_in,
-    stored_time, view_flags,
+    repoint_flags_in, stored_time, view_flags,
 };
 pub use setting::{CareSetting, england_date};
 pub use store::safeguarding::{FlagAccess, FlagWrite, NotificationRow};

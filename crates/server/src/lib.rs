@@ -184,9 +184,18 @@ pub fn app(state: AppState) -> Router {
         .route("/api/persons/{cci}/consents", get(care::person_consents))
         .route("/api/break-glass", post(care::post_break_glass))
         .route("/api/break-glass/alerts", get(care::break_glass_alerts))
-        .route("/api/break-glass/unreviewed", get(care::break_glass_unreviewed))
-        .route("/api/break-glass/{id}/review", post(care::review_break_glass))
-        .route("/api/not-shared", post(care::post_not_shared).get(care::not_shared_report))
+        .route(
+            "/api/break-glass/unreviewed",
+            get(care::break_glass_unreviewed),
+        )
+        .route(
+            "/api/break-glass/{id}/review",
+            post(care::review_break_glass),
+        )
+        .route(
+            "/api/not-shared",
+            post(care::post_not_shared).get(care::not_shared_report),
+        )
         .route("/api/flags", post(care::post_flag))
         .route("/api/flags/end", post(care::end_flag))
         .route("/api/persons/{cci}/flags", get(care::person_flags))

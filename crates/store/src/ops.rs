@@ -14,14 +14,23 @@ use crate::{Backend, Result, Store, StoreError};
 const MIGRATIONS_SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_registry.sql")),
-    (3, include_str!("../migrations/sqlite/0003_safeguarding.sql")),
+    (
+        3,
+        include_str!("../migrations/sqlite/0003_safeguarding.sql"),
+    ),
     (4, include_str!("../migrations/sqlite/0004_governance.sql")),
 ];
 const MIGRATIONS_POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_registry.sql")),
-    (3, include_str!("../migrations/postgres/0003_safeguarding.sql")),
-    (4, include_str!("../migrations/postgres/0004_governance.sql")),
+    (
+        3,
+        include_str!("../migrations/postgres/0003_safeguarding.sql"),
+    ),
+    (
+        4,
+        include_str!("../migrations/postgres/0004_governance.sql"),
+    ),
 ];
 
 pub(crate) fn migrate(conn: &mut dyn Conn, backend: Backend) -> Result<()> {
