@@ -511,6 +511,80 @@ pub(crate) async fn chronology(
     .await
 }
 
+/// The family around a child: relationships the holders recorded, each disclosed under that
+/// holder's decision; the related person's CCI only when the caller may know they exist.
+pub(crate) async fn relationships(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    Path(cci): Path<String>,
+    Query(query): Query<PersonQuery>,
+) -> ApiResult<Json<Value>> {
+    let purpose = parse_purpose(query.purpose.as_deref())?;
+    blocking(&state, move |services| {
+        let resolution = resolve(services, &principal, &cci)?;
+        let current = resolution.current.clone();
+        let holdings = services
+            .pool
+            .with(|store| store.registry().holdings(&current))?;
+        let decisions = governed(
+            services,
+            &principal,
+            purpose,
+            &current,
+            &holdings,
+            Tier::Summary,
+        )?;
+        let permitted: Vec<&str> = decisions
+            .decisions
+            .iter()
+            .filter(|(_, d)| d.is_permit())
+            .map(|(h, _)| h.org_code.as_str())
+            .collect();
+        let recorded = services
+            .pool
+            .with(|store| store.registry().person_relationships(&current))?;
+        let mut out = Vec::new();
+        let mut known: std::collections::BTreeMap<String, bool> = Default::default();
+        for r in recorded
+            .into_iter()
+            .filter(|r| permitted.contains(&r.org_code.as_str()))
+        {
+            let related = match r.related_cci {
+                Some(other) if other != current => {
+                    let visible = match known.get(&other) {
+                        Some(v) => *v,
+                        None => {
+                            let their = services
+                                .pool
+                                .with(|store| store.registry().holdings(&other))?;
+                            let existence = decide_for_holders(
+                                services,
+                                &principal,
+                                purpose,
+                                &other,
+                                &their,
+                                Tier::Existence,
+                            )?;
+                            record_decisions(services, &existence)?;
+                            let v = existence.decisions.iter().any(|(_, d)| d.is_permit());
+                            known.insert(other.clone(), v);
+                            v
+                        }
+                    };
+                    visible.then_some(other)
+                }
+                _ => None,
+            };
+            out.push(json!({
+                "recorded_by": r.org_code, "relationship": r.kind, "direction": r.direction,
+                "start_date": r.start_date, "end_date": r.end_date, "related_cci": related,
+            }));
+        }
+        Ok(Json(json!({ "cci": current, "relationships": out })))
+    })
+    .await
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SearchBody {
@@ -674,67 +748,75 @@ pub(crate) async fn post_records(
         };
         let extract = ingest::Extract::from_reader("api.ndjson", std::io::Cursor::new(ndjson), &options)
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        let mut chunk = store::Chunk::default();
+        let mut records = Vec::new();
+        let mut later = store::Chunk::default();
         let mut issues = Vec::new();
         for row in extract {
             let row = row.map_err(|e| ApiError::BadRequest(e.to_string()))?;
-            chunk.last_line = row.line;
+            later.last_line = row.line;
             for issue in &row.issues {
                 issues.push(json!({
                     "row": row.line, "field": issue.field, "code": issue.code,
-                    "severity": if issue.severity == ingest::Severity::Rejected { "rejected" } else { "warning" }, "message": issue.message,
+                    "severity": if issue.severity == ingest::Severity::Rejected { "rejected" } else { "warning" },
+                    "message": issue.message,
                 }));
             }
-            if let ingest::RowValue::Record { record, birth_date_raw } = row.value {
-                chunk.records.push((row.line, record, birth_date_raw));
+            match row.value {
+                ingest::RowValue::Record { record, birth_date_raw } => {
+                    records.push((row.line, record, birth_date_raw));
+                }
+                ingest::RowValue::Entry(e) => later.entries.push((row.line, e)),
+                ingest::RowValue::Relationship(r) => later.relationships.push((row.line, r)),
+                ingest::RowValue::Organisation(_) | ingest::RowValue::Rejected { .. } => {}
             }
         }
-        let at = now().to_string();
-        let stored: Vec<(String, i64)> = services.pool.with(|store| -> ApiResult<_> {
-            let batch = store.begin_batch(&store::NewBatch {
-                file_name: format!("api:{}", principal.user),
-                file_sha256: format!("api-{}-{}", principal.org, at),
-                org_code: Some(principal.org.clone()),
-                kind: "records".into(),
-                started_at: at.clone(),
-            })?;
-            store.apply_chunk(batch.id, &chunk)?;
-            store.finish_batch(batch.id, &at)?;
-            chunk
-                .records
-                .iter()
-                .map(|(_, r, _)| {
-                    let id = store
-                        .registry()
-                        .record_id(&r.source, &r.local_id)?
-                        .ok_or_else(|| ApiError::Internal("stored record vanished".into()))?;
-                    Ok((r.local_id.clone(), id))
+        let local_ids: Vec<String> = records.iter().map(|(_, r, _)| r.local_id.clone()).collect();
+        let outcomes = crate::fhir_routes::store_and_link(services, &principal, records, "api")?;
+        let linked: Vec<Value> = local_ids
+            .iter()
+            .zip(&outcomes)
+            .map(|(local_id, outcome)| {
+                json!({
+                    "record_id": local_id, "cci": outcome.cci,
+                    "action": serde_json::to_value(&outcome.action).unwrap_or_default()["action"],
                 })
-                .collect()
-        })?;
-        let registry = services
-            .registry
-            .read()
-            .map_err(|_| ApiError::Internal("registry lock poisoned".into()))?;
-        let actor = format!("{}@{}", principal.user, principal.org);
-        let mut linked = Vec::new();
-        for (local_id, id) in stored {
-            let outcome = services.pool.with(|store| {
-                registry.link_record(store, id, Change { actor: &actor, at: &at, reason: None })
+            })
+            .collect();
+        // Entries and relationships after the records they are about; an entry about a record
+        // the agency never sent is quarantined by the store with its reason.
+        let mut stored_later = 0;
+        if !later.entries.is_empty() || !later.relationships.is_empty() {
+            let at = now().to_string();
+            let outcome = services.pool.with(|store| -> ApiResult<_> {
+                let batch = store.begin_batch(&store::NewBatch {
+                    file_name: format!("api:{}", principal.user),
+                    file_sha256: format!("api-entries-{}-{at}", principal.org),
+                    org_code: Some(principal.org.clone()),
+                    kind: "entries".into(),
+                    started_at: at.clone(),
+                })?;
+                let outcome = store.apply_chunk(batch.id, &later)?;
+                store.finish_batch(batch.id, &at)?;
+                Ok(outcome)
             })?;
-            linked.push(json!({
-                "record_id": local_id, "cci": outcome.cci,
-                "action": serde_json::to_value(&outcome.action).unwrap_or_default()["action"],
-            }));
+            stored_later = outcome.inserted + outcome.updated + outcome.unchanged;
+            for issue in outcome.store_rejections {
+                issues.push(json!({
+                    "row": issue.line, "field": issue.field, "code": issue.code,
+                    "severity": "rejected", "message": issue.message,
+                }));
+            }
         }
-        drop(registry);
         let mut e = entry(&principal, EventKind::AdminChange, None, json!({
-            "records_submitted": linked.len(), "issues": issues.len(),
+            "records_submitted": linked.len(), "entries_and_relationships": stored_later,
+            "issues": issues.len(),
         }));
         e.decision = Some(ledger::Decision::Permit);
         e.reasons = vec!["an agency's own records, and the identifiers Kith gave them".into()];
         record_entries(services, vec![e])?;
-        Ok(Json(json!({ "records": linked, "issues": issues })))
+        Ok(Json(json!({
+            "records": linked, "entries_and_relationships": stored_later, "issues": issues,
+        })))
     })
     .await
 }

@@ -1,6 +1,7 @@
 //! Authentication: OIDC-style JWT bearer tokens checked against configured Ed25519 keys.
 //!
-//! A token's signature, expiry, audience and issuer are checked; its claims name the user
+//! RS256, ES256 and EdDSA tokens are accepted from the keys in a JWKS (the identity provider's
+//! public keys). A token's signature, expiry, audience and issuer are checked; its claims name the user
 //! (`sub`), their organisation (`org`) and the roles they hold (`roles`). The caller selects one
 //! role per request with the `X-Kith-Role` header (needed only when they hold several). Kith
 //! can mint development tokens ([`DevKeys`]) for the demo; deployments configure their identity
@@ -115,8 +116,10 @@ pub enum KeyError {
 
 /// Token verification: the accepted keys, issuer and audience.
 pub struct Verifier {
-    keys: Vec<(Option<String>, DecodingKey)>,
-    validation: Validation,
+    /// Each accepted key with its id and the one algorithm it verifies.
+    keys: Vec<(Option<String>, Algorithm, DecodingKey)>,
+    issuer: String,
+    audience: String,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -125,22 +128,6 @@ impl std::fmt::Debug for Verifier {
             .field("keys", &self.keys.len())
             .finish()
     }
-}
-
-#[derive(Debug, Deserialize)]
-struct Jwks {
-    keys: Vec<Jwk>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Jwk {
-    kty: String,
-    #[serde(default)]
-    crv: Option<String>,
-    #[serde(default)]
-    x: Option<String>,
-    #[serde(default)]
-    kid: Option<String>,
 }
 
 impl Verifier {
@@ -156,31 +143,57 @@ impl Verifier {
         })
     }
 
-    /// A verifier from JWKS text.
+    /// A verifier from JWKS text. RSA keys verify RS256, P-256 keys ES256 and Ed25519 keys
+    /// EdDSA (or the algorithm a key's `alg` names); symmetric keys are refused, since anyone
+    /// holding one could mint tokens.
     pub fn from_jwks(text: &str, issuer: &str, audience: &str) -> Result<Verifier, String> {
-        let jwks: Jwks = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
+        let set: JwkSet = serde_json::from_str(text).map_err(|e| e.to_string())?;
         let mut keys = Vec::new();
-        for (index, jwk) in jwks.keys.iter().enumerate() {
-            if jwk.kty != "OKP" || jwk.crv.as_deref() != Some("Ed25519") {
-                return Err(format!("key {index} is not an Ed25519 OKP key"));
-            }
-            let x = jwk
-                .x
-                .as_deref()
-                .ok_or_else(|| format!("key {index} has no `x`"))?;
-            let key =
-                DecodingKey::from_ed_components(x).map_err(|e| format!("key {index}: {e}"))?;
-            keys.push((jwk.kid.clone(), key));
+        for (index, jwk) in set.keys.iter().enumerate() {
+            let default = match &jwk.algorithm {
+                AlgorithmParameters::RSA(_) => Algorithm::RS256,
+                AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => {
+                    Algorithm::ES256
+                }
+                AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P384 => {
+                    Algorithm::ES384
+                }
+                AlgorithmParameters::OctetKeyPair(_) => Algorithm::EdDSA,
+                AlgorithmParameters::OctetKey(_) => {
+                    return Err(format!(
+                        "key {index} is a shared secret; Kith accepts only public keys (RSA, EC, Ed25519)"
+                    ));
+                }
+                _ => return Err(format!("key {index} is of a kind Kith does not accept")),
+            };
+            let algorithm = match jwk.common.key_algorithm {
+                Some(named) => named
+                    .to_string()
+                    .parse::<Algorithm>()
+                    .map_err(|_| format!("key {index}: algorithm `{named}` is not accepted"))?,
+                None => default,
+            };
+            let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("key {index}: {e}"))?;
+            keys.push((jwk.common.key_id.clone(), algorithm, key));
         }
         if keys.is_empty() {
             return Err("no keys".into());
         }
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.set_issuer(&[issuer]);
-        validation.set_audience(&[audience]);
+        Ok(Verifier {
+            keys,
+            issuer: issuer.to_string(),
+            audience: audience.to_string(),
+        })
+    }
+
+    fn validation(&self, algorithm: Algorithm) -> Validation {
+        let mut validation = Validation::new(algorithm);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 30;
-        Ok(Verifier { keys, validation })
+        validation
     }
 
     /// Checks a token and selects the caller's role.
@@ -199,20 +212,27 @@ impl Verifier {
             .ok_or(AuthError::Missing)?;
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| AuthError::Malformed(e.to_string()))?;
-        if header.alg != Algorithm::EdDSA {
+        if !self
+            .keys
+            .iter()
+            .any(|(_, algorithm, _)| *algorithm == header.alg)
+        {
             return Err(AuthError::Malformed(format!(
-                "algorithm {:?} is not accepted; Kith accepts EdDSA",
+                "algorithm {:?} is not accepted by any configured key",
                 header.alg
             )));
         }
         let mut last = AuthError::BadSignature;
-        for (kid, key) in &self.keys {
+        for (kid, algorithm, key) in &self.keys {
+            if *algorithm != header.alg {
+                continue;
+            }
             if let (Some(want), Some(have)) = (kid.as_deref(), header.kid.as_deref())
                 && want != have
             {
                 continue;
             }
-            match jsonwebtoken::decode::<Claims>(token, key, &self.validation) {
+            match jsonwebtoken::decode::<Claims>(token, key, &self.validation(*algorithm)) {
                 Ok(data) => return select_role(data.claims, selected_role),
                 Err(error) => {
                     use jsonwebtoken::errors::ErrorKind;
@@ -401,6 +421,53 @@ mod tests {
         assert_eq!(
             verifier.authenticate(Some(&header), Some("social_worker")),
             Err(AuthError::RoleNotHeld("social_worker".into()))
+        );
+    }
+
+    /// Test keys made with `openssl genpkey`; the JWKS carries their public halves.
+    const RSA_PEM: &str = include_str!("../tests/keys/rsa.pem");
+    const EC_PEM: &str = include_str!("../tests/keys/ec.pem");
+    const RSA_N: &str = include_str!("../tests/keys/rsa.n");
+    const EC_X: &str = include_str!("../tests/keys/ec.x");
+    const EC_Y: &str = include_str!("../tests/keys/ec.y");
+
+    #[test]
+    fn rs256_and_es256_tokens_from_an_identity_provider_are_accepted() {
+        let jwks = serde_json::json!({"keys": [
+            {"kty": "RSA", "kid": "idp-rsa", "n": RSA_N.trim(), "e": "AQAB"},
+            {"kty": "EC", "kid": "idp-ec", "crv": "P-256", "x": EC_X.trim(), "y": EC_Y.trim()},
+        ]})
+        .to_string();
+        let verifier = Verifier::from_jwks(&jwks, "https://idp.example", "kith").unwrap();
+        for (algorithm, pem, kid) in [
+            (Algorithm::RS256, RSA_PEM, "idp-rsa"),
+            (Algorithm::ES256, EC_PEM, "idp-ec"),
+        ] {
+            let key = match algorithm {
+                Algorithm::RS256 => EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
+                _ => EncodingKey::from_ec_pem(pem.as_bytes()).unwrap(),
+            };
+            let mut header = Header::new(algorithm);
+            header.kid = Some(kid.into());
+            let token = jsonwebtoken::encode(&header, &claims(now() + 600), &key).unwrap();
+            let principal = verifier
+                .authenticate(Some(&format!("Bearer {token}")), Some("gp"))
+                .unwrap();
+            assert_eq!(principal.org, "B86001", "{algorithm:?}");
+        }
+        // An EdDSA token is refused: no configured key verifies that algorithm.
+        let ed = DevKeys::from_seed([7; 32])
+            .sign(&claims(now() + 600))
+            .unwrap();
+        assert!(matches!(
+            verifier.authenticate(Some(&format!("Bearer {ed}")), Some("gp")),
+            Err(AuthError::Malformed(_))
+        ));
+        let secret = r#"{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}"#;
+        assert!(
+            Verifier::from_jwks(secret, "i", "a")
+                .unwrap_err()
+                .contains("shared secret")
         );
     }
 

@@ -174,6 +174,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/search", post(api::search))
         .route("/api/persons/{cci}", get(api::person))
         .route("/api/persons/{cci}/chronology", get(api::chronology))
+        .route("/api/persons/{cci}/relationships", get(api::relationships))
         .route("/api/agreements", get(api::agreements))
         .route("/api/review", get(api::review_list))
         .route("/api/review/{id}/accept", post(api::review_accept))
@@ -201,9 +202,35 @@ pub fn app(state: AppState) -> Router {
         .route("/api/persons/{cci}/flags", get(care::person_flags))
         .route("/api/notifications", get(care::notifications))
         .nest("/fhir", fhir_routes::routes())
+        .route_layer(axum::middleware::from_fn(log_request))
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
+}
+
+/// One structured log line per request: method, route template, status and time. Never the
+/// path itself, the query or any header: paths carry children's identifiers.
+async fn log_request(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(
+        target: "kith::http",
+        method = %method,
+        route = %route,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "request"
+    );
+    response
 }
 
 /// The routes the OpenAPI document must describe, for the test that keeps them in step.
@@ -216,6 +243,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/search"),
     ("get", "/api/persons/{cci}"),
     ("get", "/api/persons/{cci}/chronology"),
+    ("get", "/api/persons/{cci}/relationships"),
     ("get", "/api/agreements"),
     ("get", "/api/review"),
     ("post", "/api/review/{id}/accept"),

@@ -102,6 +102,11 @@ pub fn openapi() -> Value {
                 "parameters": [cci_param(), purpose_param(true), {"$ref": "#/components/parameters/role"}],
                 "responses": ok("Events, oldest first.")
             }},
+            "/api/persons/{cci}/relationships": {"get": {
+                "summary": "The family around a child: relationships (parent, carer, sibling, household member) the holders recorded, each under that holder's decision; a related person's CCI only when the caller may know they exist.",
+                "parameters": [cci_param(), purpose_param(true), {"$ref": "#/components/parameters/role"}],
+                "responses": ok("Relationships with who recorded them and their dates.")
+            }},
             "/api/agreements": {"get": {"summary": "Information-sharing agreements the caller's organisation is party to (all, for an IG lead).", "parameters": [{"$ref": "#/components/parameters/role"}], "responses": ok("Agreements with version, parties, purposes and dates.")}},
             "/api/review": {"get": {"summary": "Open review items with the per-field evidence (data stewards).", "parameters": [{"$ref": "#/components/parameters/role"}], "responses": ok("Review items.")}},
             "/api/review/{id}/accept": {"post": {

@@ -607,3 +607,79 @@ async fn an_agency_system_posts_records_and_gets_identifiers() {
     let (status, _) = f.post("/api/records", &gp, "application/json", "[]").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn entries_and_the_family_around_a_child() {
+    let f = fixture();
+    let csc = f.token("case-system", "CSC_LA383", "agency_system");
+    let mother = json!([{"record_id": "C2", "given_name": "Jo", "family_name": "Smith", "date_of_birth": "1990-05-01", "sex": "F", "postcode": "LS11 5AB"}]);
+    let (status, out) = f
+        .post("/api/records", &csc, "application/json", mother.to_string())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let mother_cci = out["records"][0]["cci"].as_str().unwrap().to_string();
+    let ndjson = concat!(
+        r#"{"record_id": "C1", "related_record_id": "C2", "relationship": "parent", "start_date": "2014-03-09"}"#,
+        "\n"
+    );
+    let (status, out) = f
+        .post("/api/records", &csc, "application/x-ndjson", ndjson)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(out["entries_and_relationships"], 1, "{out}");
+    let entries = concat!(
+        r#"{"entry_id": "E1", "record_id": "C1", "entry_type": "visit", "occurred_on": "2026-02-01", "category": "social_care", "sensitivity": "normal", "summary": "home visit"}"#,
+        "\n",
+        r#"{"entry_id": "E2", "record_id": "NOBODY", "entry_type": "visit", "occurred_on": "2026-02-02", "category": "social_care", "sensitivity": "normal"}"#,
+        "\n"
+    );
+    let (status, out) = f
+        .post("/api/records", &csc, "application/x-ndjson", entries)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(out["entries_and_relationships"], 1, "{out}");
+    assert_eq!(out["issues"][0]["severity"], "rejected", "{out}");
+
+    // The social worker's team holds both records: the mother is named by her CCI.
+    let sw = f.token("sw-1", "CSC_LA383", "social_worker");
+    let (status, family) = f
+        .get(
+            &format!(
+                "/api/persons/{}/relationships?purpose=safeguarding_s47",
+                f.amy
+            ),
+            Some(&sw),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{family}");
+    assert_eq!(family["relationships"][0]["relationship"], "parent");
+    assert_eq!(
+        family["relationships"][0]["related_cci"],
+        mother_cci.as_str()
+    );
+    // The GP knows the child but not the mother: the relationship shows, her identity does not.
+    let gp = f.token("dr-patel", "GP_B86001", "gp");
+    let (status, family) = f
+        .get(
+            &format!("/api/persons/{}/relationships?purpose=direct_care", f.amy),
+            Some(&gp),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{family}");
+    assert_eq!(
+        family["relationships"][0]["related_cci"],
+        Value::Null,
+        "{family}"
+    );
+    let (status, chronology) = f
+        .get(
+            &format!("/api/persons/{}/chronology?purpose=direct_care", f.amy),
+            Some(&gp),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{chronology}");
+    assert_eq!(
+        chronology["events"][0]["summary"], "home visit",
+        "{chronology}"
+    );
+}

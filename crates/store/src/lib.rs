@@ -39,8 +39,9 @@ pub use ops::{
     Upsert,
 };
 pub use registry::{
-    ChronologyEntry, Holding, OutboxMessage, PersonEvent, PersonIdentifier, PersonRow, QueueCounts,
-    RegistryConn, RegistryRecord, ReviewItem, RuleKind, SavedModel, SourceCounts, StewardRule,
+    ChronologyEntry, Holding, OutboxMessage, PersonEvent, PersonIdentifier, PersonRelationship,
+    PersonRow, QueueCounts, RegistryConn, RegistryRecord, ReviewItem, RuleKind, SavedModel,
+    SourceCounts, StewardRule,
 };
 
 use thiserror::Error;

@@ -186,6 +186,21 @@ pub struct ChronologyEntry {
     pub summary: Option<String>,
 }
 
+/// A family relationship an agency recorded about one of a person's records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonRelationship {
+    /// The organisation that recorded it.
+    pub org_code: String,
+    /// `parent`, `parental-responsibility`, `carer`, `sibling` or `household-member`.
+    pub kind: String,
+    /// `of`: the related person is this person's `kind`; `to`: this person is theirs.
+    pub direction: &'static str,
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
+    /// The related person, when their record is linked.
+    pub related_cci: Option<String>,
+}
+
 /// Review-queue size and age.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueCounts {
@@ -553,6 +568,37 @@ impl RegistryConn<'_> {
             ),
             Backend::Sqlite => self.conn.batch("PRAGMA optimize"),
         }
+    }
+
+    /// The family relationships recorded about a person's records, both ways round.
+    pub fn person_relationships(&mut self, cci: &str) -> Result<Vec<PersonRelationship>> {
+        let mut out = Vec::new();
+        for (direction, mine, theirs) in [
+            ("of", "record_id", "related_record_id"),
+            ("to", "related_record_id", "record_id"),
+        ] {
+            let rows = self.conn.query(
+                &format!(
+                    "SELECT x.org_code, x.kind, x.start_date, x.end_date, o.cci
+                     FROM person_links l
+                     JOIN relationships x ON x.{mine} = l.record_id
+                     LEFT JOIN person_links o ON o.record_id = x.{theirs}
+                     WHERE l.cci = $1 ORDER BY x.org_code, x.kind, x.id"
+                ),
+                &[cci.into()],
+            )?;
+            for row in rows {
+                out.push(PersonRelationship {
+                    org_code: row.text(0)?,
+                    kind: row.text(1)?,
+                    direction,
+                    start_date: row.opt_text(2)?,
+                    end_date: row.opt_text(3)?,
+                    related_cci: row.opt_text(4)?,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// How many records are not yet linked.

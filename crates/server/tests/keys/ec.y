@@ -1,0 +1,1 @@
+hr04nuRQn4KXKHKQvSqJRwAtAcSwprSHsCwkat-r4ac
