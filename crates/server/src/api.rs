@@ -422,6 +422,39 @@ pub(crate) fn governed(
     Err(not_visible(cci))
 }
 
+/// The common start of every read about a person: resolve the CCI through merges, find the
+/// organisations holding records of the child, and decide for each at `tier` (recorded; an
+/// answer of 403 or 404 when nothing is permitted).
+pub(crate) struct GovernedPerson {
+    pub(crate) resolution: registry::Resolution,
+    pub(crate) decisions: HolderDecisions,
+}
+
+pub(crate) fn governed_person(
+    services: &Services,
+    principal: &Principal,
+    purpose: Option<Purpose>,
+    cci: &str,
+    tier: Tier,
+) -> ApiResult<GovernedPerson> {
+    let resolution = resolve(services, principal, cci)?;
+    let holdings = services
+        .pool
+        .with(|store| store.registry().holdings(&resolution.current))?;
+    let decisions = governed(
+        services,
+        principal,
+        purpose,
+        &resolution.current,
+        &holdings,
+        tier,
+    )?;
+    Ok(GovernedPerson {
+        resolution,
+        decisions,
+    })
+}
+
 pub(crate) async fn person(
     State(state): State<AppState>,
     Caller(principal): Caller,
@@ -431,12 +464,11 @@ pub(crate) async fn person(
     let purpose = parse_purpose(query.purpose.as_deref())?;
     let tier = parse_tier(query.tier.as_deref(), Tier::Involvement)?;
     blocking(&state, move |services| {
-        let resolution = resolve(services, &principal, &cci)?;
+        let GovernedPerson {
+            resolution,
+            decisions,
+        } = governed_person(services, &principal, purpose, &cci, tier)?;
         let current = resolution.current.clone();
-        let holdings = services
-            .pool
-            .with(|store| store.registry().holdings(&current))?;
-        let decisions = governed(services, &principal, purpose, &current, &holdings, tier)?;
         let holders: Vec<Value> = decisions
             .decisions
             .iter()
@@ -463,19 +495,11 @@ pub(crate) async fn chronology(
 ) -> ApiResult<Json<Value>> {
     let purpose = parse_purpose(query.purpose.as_deref())?;
     blocking(&state, move |services| {
-        let resolution = resolve(services, &principal, &cci)?;
+        let GovernedPerson {
+            resolution,
+            decisions,
+        } = governed_person(services, &principal, purpose, &cci, Tier::Full)?;
         let current = resolution.current.clone();
-        let holdings = services
-            .pool
-            .with(|store| store.registry().holdings(&current))?;
-        let decisions = governed(
-            services,
-            &principal,
-            purpose,
-            &current,
-            &holdings,
-            Tier::Full,
-        )?;
         let mut events = Vec::new();
         for (holding, decision) in decisions.decisions.iter().filter(|(_, d)| d.is_permit()) {
             if !decision.disclosed.contains(&governance::Field::Chronology) {
@@ -521,19 +545,11 @@ pub(crate) async fn relationships(
 ) -> ApiResult<Json<Value>> {
     let purpose = parse_purpose(query.purpose.as_deref())?;
     blocking(&state, move |services| {
-        let resolution = resolve(services, &principal, &cci)?;
+        let GovernedPerson {
+            resolution,
+            decisions,
+        } = governed_person(services, &principal, purpose, &cci, Tier::Summary)?;
         let current = resolution.current.clone();
-        let holdings = services
-            .pool
-            .with(|store| store.registry().holdings(&current))?;
-        let decisions = governed(
-            services,
-            &principal,
-            purpose,
-            &current,
-            &holdings,
-            Tier::Summary,
-        )?;
         let permitted: Vec<&str> = decisions
             .decisions
             .iter()

@@ -42,7 +42,7 @@ use store::governance::{GovernanceConn, GovernanceRecord, StoredGovernanceRecord
 use store::{Holding, Store, StoreError};
 
 use crate::api::{
-    Caller, blocking, entry, governed, held_relationships, json_body, now, parse_purpose,
+    Caller, blocking, entry, governed_person, held_relationships, json_body, now, parse_purpose,
     record_entries, require_role, resolve,
 };
 use crate::auth::Principal;
@@ -618,17 +618,9 @@ pub(crate) async fn person_consents(
     let purpose = parse_purpose(query.purpose.as_deref());
     let purpose = checked(&state, &principal, "read a child's consents", purpose).await?;
     blocking(&state, move |services| {
-        let resolution = resolve(services, &principal, &cci)?;
-        let current = resolution.current;
-        let holdings = holdings(services, &current)?;
-        governed(
-            services,
-            &principal,
-            purpose,
-            &current,
-            &holdings,
-            Tier::Summary,
-        )?;
+        let current = governed_person(services, &principal, purpose, &cci, Tier::Summary)?
+            .resolution
+            .current;
         let governance = current_state(services)?;
         let consents: Vec<Value> = governance
             .consents_for(&current)
@@ -1563,17 +1555,9 @@ pub(crate) async fn person_flags(
     let (purpose, setting) = checked(&state, &principal, "read a child's flags", input).await?;
     let encounter = header_text(&headers, ENCOUNTER_HEADER);
     blocking(&state, move |services| {
-        let resolution = resolve(services, &principal, &cci)?;
-        let current = resolution.current;
-        let holdings = holdings(services, &current)?;
-        governed(
-            services,
-            &principal,
-            purpose,
-            &current,
-            &holdings,
-            Tier::Summary,
-        )?;
+        let current = governed_person(services, &principal, purpose, &cci, Tier::Summary)?
+            .resolution
+            .current;
         let at = now();
         let org_name = organisation(services, &principal.org)?
             .map(|o| o.name)

@@ -44,8 +44,8 @@ use serde_json::{Value as Json, json};
 use store::{Holding, RegistryRecord};
 
 use crate::api::{
-    Caller, HolderDecisions, decide_for_holders, entry, governed, now, parse_purpose,
-    record_entries, require_role, resolve,
+    Caller, GovernedPerson, HolderDecisions, decide_for_holders, entry, governed_person, now,
+    parse_purpose, record_entries, require_role, resolve,
 };
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -555,19 +555,11 @@ async fn read_patient(
     let params = search_params(&uri, &["_purpose"], "Patient read")?;
     let purpose = purpose_of(params.get("_purpose").map(String::as_str), &headers)?;
     let patient = work(&state, move |services| {
-        let resolution = resolve(services, &principal, &id)?;
+        let GovernedPerson {
+            resolution,
+            decisions,
+        } = governed_person(services, &principal, Some(purpose), &id, Tier::Summary)?;
         let current = resolution.current.clone();
-        let holdings = services
-            .pool
-            .with(|store| store.registry().holdings(&current))?;
-        let decisions = governed(
-            services,
-            &principal,
-            Some(purpose),
-            &current,
-            &holdings,
-            Tier::Summary,
-        )?;
         let identifiers = services
             .pool
             .with(|store| store.registry().person_identifiers(&current))?;
@@ -1021,19 +1013,9 @@ async fn search_consents(
     let cci = patient_reference(&params, "patient")?;
     let base = base_url(&headers);
     let bundle = work(&state, move |services| {
-        let resolution = resolve(services, &principal, &cci)?;
+        let GovernedPerson { resolution, .. } =
+            governed_person(services, &principal, Some(purpose), &cci, Tier::Summary)?;
         let current = resolution.current.clone();
-        let holdings = services
-            .pool
-            .with(|store| store.registry().holdings(&current))?;
-        governed(
-            services,
-            &principal,
-            Some(purpose),
-            &current,
-            &holdings,
-            Tier::Summary,
-        )?;
         let governance = services
             .governance
             .read()
@@ -1186,19 +1168,11 @@ async fn search_flags(
         .map(str::to_string);
     let base = base_url(&headers);
     let bundle = work(&state, move |services| {
-        let resolution = resolve(services, &principal, &cci)?;
+        let GovernedPerson {
+            resolution,
+            decisions,
+        } = governed_person(services, &principal, Some(purpose), &cci, Tier::Summary)?;
         let current = resolution.current.clone();
-        let holdings = services
-            .pool
-            .with(|store| store.registry().holdings(&current))?;
-        let decisions = governed(
-            services,
-            &principal,
-            Some(purpose),
-            &current,
-            &holdings,
-            Tier::Summary,
-        )?;
         if !permitted(&decisions).any(|(_, d)| d.disclosed.contains(&Field::SafeguardingFlags)) {
             return Err(ApiError::Forbidden {
                 message: "no agreement shares safeguarding flags with you for this purpose".into(),
