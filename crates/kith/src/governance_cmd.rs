@@ -62,7 +62,8 @@ break_glass) and, unless --agreements is given, an agreements/ directory.
 
 Examples:
   kith governance decide --request request.json
-  kith governance decide --request request.json --state kith-data/governance --json")]
+  kith governance decide --request request.json --state kith-data/governance --json
+  kith governance decide --request request.json --record --db sqlite:kith-data/kith.db")]
 pub struct DecideArgs {
     /// The request, as JSON.
     #[arg(long, value_name = "FILE")]
@@ -80,6 +81,12 @@ pub struct DecideArgs {
     /// Print the decision and its ledger entry as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Append the decision to the audit ledger beside the store (`--db`), as the service does
+    /// for every decision; without it the command only shows what would be decided.
+    #[arg(long)]
+    pub record: bool,
+    #[command(flatten)]
+    pub db: crate::cli::DbArgs,
 }
 
 pub fn run(args: &GovernanceArgs) -> Result<()> {
@@ -190,14 +197,34 @@ fn decide_request(args: &DecideArgs) -> Result<String> {
     };
     let now = args.now.unwrap_or_else(Timestamp::now);
     let decision = decide(&engine, &state, &request, now);
+    let recorded = if args.record {
+        let audit_url = store::audit::audit_url_for_store(&args.db.db)?;
+        let key = store::audit::default_key_path(&audit_url);
+        let signer = store::audit::load_or_create_signer(&key)
+            .with_context(|| format!("cannot load the ledger signing key `{}`", key.display()))?;
+        let mut log = store::audit::AuditLog::open(
+            &audit_url,
+            store::audit::AuditOptions {
+                signer: Some(signer),
+                ..store::audit::AuditOptions::default()
+            },
+        )
+        .with_context(|| format!("cannot open the audit ledger `{audit_url}`"))?;
+        Some(log.append(vec![decision.ledger_entry(0)])?.start)
+    } else {
+        None
+    };
+    let note = recorded
+        .map(|seq| format!("recorded in the audit ledger as entry {seq}\n"))
+        .unwrap_or_default();
     if args.json {
         let json = serde_json::json!({
             "decision": decision,
             "ledger_entry": decision.ledger_entry(0),
         });
-        Ok(format!("{}\n", serde_json::to_string_pretty(&json)?))
+        Ok(format!("{}\n{note}", serde_json::to_string_pretty(&json)?))
     } else {
-        Ok(decision.explain())
+        Ok(format!("{}{note}", decision.explain()))
     }
 }
 
@@ -253,6 +280,10 @@ mod tests {
             agreements: Some(data("config/agreements")),
             now: Some("2026-06-15T10:00:00Z".parse().unwrap()),
             json: false,
+            record: false,
+            db: crate::cli::DbArgs {
+                db: "sqlite::memory:".into(),
+            },
         })
         .unwrap();
         assert!(
@@ -272,11 +303,41 @@ mod tests {
             agreements: Some(data("config/agreements")),
             now: Some("2026-06-15T10:00:00Z".parse().unwrap()),
             json: true,
+            record: false,
+            db: crate::cli::DbArgs {
+                db: "sqlite::memory:".into(),
+            },
         })
         .unwrap();
         let json: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(json["decision"]["outcome"], "permit");
         assert_eq!(json["ledger_entry"]["kind"], "decision");
         assert_eq!(json["ledger_entry"]["subject"], "K7Q2M9X4");
+    }
+
+    #[test]
+    fn decide_can_record_the_decision_in_the_audit_ledger() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite:{}", dir.path().join("kith.db").display());
+        let out = decide_request(&DecideArgs {
+            request: data("crates/governance/tests/data/cli/request-s47.json"),
+            state: Some(data("crates/governance/tests/data/cli")),
+            agreements: Some(data("config/agreements")),
+            now: Some("2026-03-14T09:00:00Z".parse().unwrap()),
+            json: false,
+            record: true,
+            db: crate::cli::DbArgs { db: db.clone() },
+        })
+        .unwrap();
+        assert!(
+            out.contains("recorded in the audit ledger as entry 0"),
+            "{out}"
+        );
+        let audit_url = store::audit::audit_url_for_store(&db).unwrap();
+        let mut log =
+            store::audit::AuditLog::open(&audit_url, store::audit::AuditOptions::default())
+                .unwrap();
+        assert_eq!(log.size().unwrap(), 1);
+        assert_eq!(log.entry(0).unwrap().kind, ledger::EventKind::Decision);
     }
 }
