@@ -9,8 +9,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::atomic::{AtomicU32, Ordering};
+mod common;
 
+use std::ops::Deref;
+
+use common::Db;
 use ledger::{Decision, Entry, EventKind, LedgerError, Log, Signer};
 use proptest::prelude::*;
 use serde_json::json;
@@ -22,14 +25,24 @@ use store::audit::{
 /// An audit log under test plus a way to run raw SQL beside it (to tamper with it).
 struct Harness {
     log: AuditLog,
-    url: String,
-    raw: Box<dyn FnMut(&str)>,
-    kind: &'static str,
-    _guard: Option<SchemaGuard>,
-    _dir: Option<tempfile::TempDir>,
+    db: Db,
+}
+
+impl Deref for Harness {
+    type Target = Db;
+    fn deref(&self) -> &Db {
+        &self.db
+    }
 }
 
 impl Harness {
+    fn open(db: Db) -> Harness {
+        Harness {
+            log: AuditLog::open(&db.url, options()).unwrap(),
+            db,
+        }
+    }
+
     fn reopen(&mut self) {
         self.log = AuditLog::open(&self.url, options()).unwrap();
     }
@@ -47,19 +60,6 @@ impl Harness {
     }
 }
 
-struct SchemaGuard {
-    url: String,
-    schema: String,
-}
-
-impl Drop for SchemaGuard {
-    fn drop(&mut self) {
-        if let Ok(mut client) = postgres::Client::connect(&self.url, postgres::NoTls) {
-            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
-        }
-    }
-}
-
 fn options() -> AuditOptions {
     AuditOptions {
         origin: "kith.test/audit".into(),
@@ -68,56 +68,11 @@ fn options() -> AuditOptions {
 }
 
 fn sqlite() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("audit.db");
-    let url = format!("sqlite:{}", path.display());
-    let log = AuditLog::open(&url, options()).unwrap();
-    Harness {
-        log,
-        url,
-        raw: Box::new(move |sql| {
-            let conn = rusqlite::Connection::open(&path).unwrap();
-            conn.execute_batch(sql).unwrap();
-        }),
-        kind: "sqlite",
-        _guard: None,
-        _dir: Some(dir),
-    }
+    Harness::open(Db::sqlite("audit.db"))
 }
 
 fn postgres() -> Option<Harness> {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let url = std::env::var("KITH_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
-    if let Err(error) = postgres::Client::connect(&url, postgres::NoTls) {
-        if std::env::var("KITH_REQUIRE_POSTGRES").as_deref() == Ok("1") {
-            panic!("PostgreSQL required but unreachable at {url}: {error}");
-        }
-        eprintln!("skipping PostgreSQL audit tests: cannot connect to {url}: {error}");
-        return None;
-    }
-    let schema = format!(
-        "kith_audit_t_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    );
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let log_url = format!("{url}{separator}schema={schema}");
-    let log = AuditLog::open(&log_url, options()).unwrap();
-    let (raw_url, raw_schema) = (url.clone(), schema.clone());
-    Some(Harness {
-        log,
-        url: log_url,
-        raw: Box::new(move |sql| {
-            let mut client = postgres::Client::connect(&raw_url, postgres::NoTls).unwrap();
-            client
-                .batch_execute(&format!("SET search_path TO {raw_schema}; {sql}"))
-                .unwrap();
-        }),
-        kind: "postgres",
-        _guard: Some(SchemaGuard { url, schema }),
-        _dir: None,
-    })
+    Db::postgres("kith_audit_t").map(Harness::open)
 }
 
 /// Runs `test` on SQLite and, when reachable, on PostgreSQL.

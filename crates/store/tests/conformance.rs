@@ -7,7 +7,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::atomic::{AtomicU32, Ordering};
+#[macro_use]
+mod common;
+
+use common::Harness;
 
 use model::{
     AgencyType, Entry, Identifier, IdentifierKind, Organisation, PersonRecord, Relationship,
@@ -15,98 +18,8 @@ use model::{
 };
 use store::{Chunk, IngestIssue, NewBatch, Severity, Store};
 
-/// A store under test plus a way to run raw SQL beside it (to inject faults).
-struct Harness {
-    store: Store,
-    url: String,
-    raw: Box<dyn FnMut(&str)>,
-    kind: &'static str,
-    _guard: Option<SchemaGuard>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-struct SchemaGuard {
-    url: String,
-    schema: String,
-}
-
-impl Drop for SchemaGuard {
-    fn drop(&mut self) {
-        if let Ok(mut client) = postgres::Client::connect(&self.url, postgres::NoTls) {
-            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
-        }
-    }
-}
-
-fn sqlite() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("kith.db");
-    let url = format!("sqlite:{}", path.display());
-    let store = Store::open(&url).unwrap();
-    let raw_path = path.clone();
-    Harness {
-        store,
-        url,
-        raw: Box::new(move |sql| {
-            let conn = rusqlite::Connection::open(&raw_path).unwrap();
-            conn.execute_batch(sql).unwrap();
-        }),
-        kind: "sqlite",
-        _guard: None,
-        _dir: Some(dir),
-    }
-}
-
-fn postgres() -> Option<Harness> {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let url = std::env::var("KITH_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
-    if let Err(error) = postgres::Client::connect(&url, postgres::NoTls) {
-        if std::env::var("KITH_REQUIRE_POSTGRES").as_deref() == Ok("1") {
-            panic!("PostgreSQL required but unreachable at {url}: {error}");
-        }
-        eprintln!("skipping PostgreSQL conformance: cannot connect to {url}: {error}");
-        return None;
-    }
-    let schema = format!(
-        "kith_t_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    );
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let store_url = format!("{url}{separator}schema={schema}");
-    let store = Store::open(&store_url).unwrap();
-    let raw_url = url.clone();
-    let raw_schema = schema.clone();
-    Some(Harness {
-        store,
-        url: store_url,
-        raw: Box::new(move |sql| {
-            let mut client = postgres::Client::connect(&raw_url, postgres::NoTls).unwrap();
-            client
-                .batch_execute(&format!("SET search_path TO {raw_schema}; {sql}"))
-                .unwrap();
-        }),
-        kind: "postgres",
-        _guard: Some(SchemaGuard { url, schema }),
-        _dir: None,
-    })
-}
-
-macro_rules! conformance {
-    ($($name:ident),+ $(,)?) => {
-        mod on_sqlite {
-            $(#[test] fn $name() { super::$name(&mut super::sqlite()); })+
-        }
-        mod on_postgres {
-            $(#[test] fn $name() {
-                if let Some(mut harness) = super::postgres() { super::$name(&mut harness); }
-            })+
-        }
-    };
-}
-
-conformance!(
+on_both!(
+    "kith_t":
     migrations_are_idempotent,
     records_round_trip_with_identifiers,
     reapplying_a_chunk_changes_nothing,

@@ -9,82 +9,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::atomic::{AtomicU32, Ordering};
+#[macro_use]
+mod common;
+
+use common::Harness;
 
 use store::governance::GovernanceRecord;
 use store::{Store, StoreError};
 
-struct Harness {
-    store: Store,
-    url: String,
-    _guard: Option<SchemaGuard>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-struct SchemaGuard {
-    url: String,
-    schema: String,
-}
-
-impl Drop for SchemaGuard {
-    fn drop(&mut self) {
-        if let Ok(mut client) = postgres::Client::connect(&self.url, postgres::NoTls) {
-            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
-        }
-    }
-}
-
-fn sqlite() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("kith.db").display());
-    Harness {
-        store: Store::open(&url).unwrap(),
-        url,
-        _guard: None,
-        _dir: Some(dir),
-    }
-}
-
-fn postgres() -> Option<Harness> {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let url = std::env::var("KITH_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
-    if let Err(error) = postgres::Client::connect(&url, postgres::NoTls) {
-        if std::env::var("KITH_REQUIRE_POSTGRES").as_deref() == Ok("1") {
-            panic!("PostgreSQL required but unreachable at {url}: {error}");
-        }
-        eprintln!("skipping PostgreSQL governance tests: cannot connect to {url}: {error}");
-        return None;
-    }
-    let schema = format!(
-        "kith_gov_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    );
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let store_url = format!("{url}{separator}schema={schema}");
-    Some(Harness {
-        store: Store::open(&store_url).unwrap(),
-        url: store_url,
-        _guard: Some(SchemaGuard { url, schema }),
-        _dir: None,
-    })
-}
-
-macro_rules! on_both {
-    ($($name:ident),+ $(,)?) => {
-        mod on_sqlite {
-            $(#[test] fn $name() { super::$name(&mut super::sqlite()); })+
-        }
-        mod on_postgres {
-            $(#[test] fn $name() {
-                if let Some(mut harness) = super::postgres() { super::$name(&mut harness); }
-            })+
-        }
-    };
-}
-
 on_both!(
+    "kith_gov":
     records_round_trip_in_write_order,
     a_natural_key_is_taken_once,
     numbered_ids_are_handed_out_by_the_store,
