@@ -3,17 +3,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use std::ops::{Deref, DerefMut};
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use model::{Identifier, IdentifierKind, Organisation, PersonRecord, Sex};
-use registry::{Change, Registry, RegistryConfig};
+use common::{
+    GP, HOSPITAL, SOCIAL_CARE, Service, cci_of, change, get_request, person, post_request,
+};
 use serde_json::{Value, json};
-use server::auth::{Claims, DevKeys, Verifier};
-use server::{AppState, Parts};
-use store::audit::{AuditLog, AuditOptions, AuditWriter};
-use store::{Chunk, NewBatch, Store};
-use tower::ServiceExt;
+use server::auth::{Claims, DevKeys};
 
 const AGREEMENT: &str = r#"
 id = "ISA-TEST-DIRECT-CARE"
@@ -58,76 +58,24 @@ fields = ["exists", "lead_practitioner", "lead_agency", "last_contact", "name", 
 "#;
 
 struct Fixture {
-    app: axum::Router,
-    keys: DevKeys,
-    audit_url: String,
-    writer: Option<AuditWriter>,
+    service: Service,
     amy: String,
-    _dir: tempfile::TempDir,
 }
 
-fn person(
-    org: &str,
-    id: &str,
-    given: &str,
-    family: &str,
-    dob: &str,
-    nhs: Option<&str>,
-) -> PersonRecord {
-    PersonRecord {
-        source: org.into(),
-        local_id: id.into(),
-        given_name: Some(given.into()),
-        middle_names: None,
-        family_name: Some(family.into()),
-        previous_names: vec![],
-        date_of_birth: Some(dob.parse().unwrap()),
-        sex: Sex::Female,
-        address: Some("12 Elm Road".into()),
-        town: Some("Leeds".into()),
-        postcode: Some("LS11 5AB".into()),
-        uprn: None,
-        identifiers: nhs
-            .map(|n| {
-                vec![Identifier {
-                    kind: IdentifierKind::NhsNumber,
-                    value: n.into(),
-                    status: Some("01".into()),
-                }]
-            })
-            .unwrap_or_default(),
+impl Deref for Fixture {
+    type Target = Service;
+    fn deref(&self) -> &Service {
+        &self.service
+    }
+}
+
+impl DerefMut for Fixture {
+    fn deref_mut(&mut self) -> &mut Service {
+        &mut self.service
     }
 }
 
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite:{}", dir.path().join("kith.db").display());
-    let mut store = Store::open(&db).unwrap();
-    for (code, name, kind) in [
-        (
-            "GP_B86001",
-            "Beeston Village Surgery",
-            model::AgencyType::Health,
-        ),
-        (
-            "HOSP_RR8",
-            "Leeds Teaching Hospitals",
-            model::AgencyType::Health,
-        ),
-        (
-            "CSC_LA383",
-            "Leeds Children and Families",
-            model::AgencyType::SocialCare,
-        ),
-    ] {
-        store
-            .upsert_organisation(&Organisation {
-                code: code.into(),
-                name: name.into(),
-                agency_type: kind,
-            })
-            .unwrap();
-    }
     let records = vec![
         person(
             "GP_B86001",
@@ -147,146 +95,33 @@ fn fixture() -> Fixture {
             Some("1000000060"),
         ),
     ];
-    let batch = store
-        .begin_batch(&NewBatch {
-            file_name: "t.csv".into(),
-            file_sha256: "t".into(),
-            org_code: None,
-            kind: "records".into(),
-            started_at: "2026-01-01T00:00:00Z".into(),
-        })
-        .unwrap();
-    store
-        .apply_chunk(
-            batch.id,
-            &Chunk {
-                last_line: 4,
-                records: records
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, r)| (i as u64 + 2, r, None))
-                    .collect(),
-                ..Chunk::default()
-            },
-        )
-        .unwrap();
-    let mut registry = Registry::open(&mut store, RegistryConfig::default()).unwrap();
     // Too few records to train a model; train one on a synthetic-sized copy is overkill here,
     // so link with the initial load (which trains on what there is).
-    registry
-        .initial_load(
-            &mut store,
-            Change {
-                actor: "test",
-                at: "2026-01-01T00:00:00Z",
-                reason: None,
-            },
-            &mut |_, _| {},
-        )
-        .unwrap();
-    let amy = store
-        .record("GP_B86001", "P1")
-        .unwrap()
-        .unwrap()
-        .cci
-        .unwrap();
-    let amy_csc = store
-        .record("CSC_LA383", "C1")
-        .unwrap()
-        .unwrap()
-        .cci
-        .unwrap();
+    let mut seeded = common::seed(&[GP, HOSPITAL, SOCIAL_CARE], records, None);
+    let store = &mut seeded.store;
+    let amy = cci_of(store, "GP_B86001", "P1");
+    let amy_csc = cci_of(store, "CSC_LA383", "C1");
     if amy != amy_csc {
-        registry
-            .merge(
-                &mut store,
-                &amy,
-                &amy_csc,
-                Change {
-                    actor: "test",
-                    at: "2026-01-01T00:00:00Z",
-                    reason: Some("same child"),
-                },
-            )
+        seeded
+            .registry
+            .merge(store, &amy, &amy_csc, change(Some("same child")))
             .unwrap();
     }
-    let amy = store
-        .record("GP_B86001", "P1")
-        .unwrap()
-        .unwrap()
-        .cci
-        .unwrap();
-    drop(store);
-
-    let agreements = dir.path().join("agreements");
-    std::fs::create_dir_all(&agreements).unwrap();
-    std::fs::write(agreements.join("direct-care.toml"), AGREEMENT).unwrap();
-    let governance = governance::loader::load_state(&agreements, Some(&agreements)).unwrap();
-    let audit_url = format!("sqlite:{}", dir.path().join("audit.db").display());
-    let log = AuditLog::open(
-        &audit_url,
-        AuditOptions {
-            signer: Some(ledger::Signer::from_seed([3; 32])),
-            ..AuditOptions::default()
-        },
-    )
-    .unwrap();
-    let reader = AuditLog::open(&audit_url, AuditOptions::default()).unwrap();
-    let writer = AuditWriter::start(log);
-    let keys = DevKeys::from_seed([9; 32]);
-    let verifier = Verifier::from_jwks(&keys.jwks(), "https://idp.test", "kith").unwrap();
-    let state = AppState::open(Parts {
-        store_url: db,
-        pool_size: 2,
-        governance,
-        audit: writer.handle().unwrap(),
-        audit_reader: reader,
-        verifier,
-        origin: "kith.test/audit".into(),
-        wake: safeguarding::delivery::Wake::new(),
-    })
-    .unwrap();
+    let amy = cci_of(store, "GP_B86001", "P1");
     Fixture {
-        app: server::app(state),
-        keys,
-        audit_url,
-        writer: Some(writer),
+        service: seeded.serve("direct-care.toml", AGREEMENT, None),
         amy,
-        _dir: dir,
     }
 }
 
 impl Fixture {
-    fn token(&self, user: &str, org: &str, role: &str) -> String {
-        let now = jiff::Timestamp::now().as_second();
-        self.keys
-            .sign(&Claims {
-                sub: user.into(),
-                org: org.into(),
-                roles: vec![role.into()],
-                team: None,
-                iss: "https://idp.test".into(),
-                aud: "kith".into(),
-                exp: now + 600,
-                iat: now,
-            })
-            .unwrap()
-    }
-
     async fn call(&self, request: Request<Body>) -> (StatusCode, Value) {
-        let response = self.app.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        (status, value)
+        let answer = self.send(request).await;
+        (answer.status, answer.body)
     }
 
     async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
-        let mut request = Request::get(path);
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        self.call(request.body(Body::empty()).unwrap()).await
+        self.call(get_request(path, token, &[])).await
     }
 
     async fn post(
@@ -296,23 +131,8 @@ impl Fixture {
         content_type: &str,
         body: impl Into<Body>,
     ) -> (StatusCode, Value) {
-        let request = Request::post(path)
-            .header("authorization", format!("Bearer {token}"))
-            .header("content-type", content_type)
-            .body(body.into())
-            .unwrap();
-        self.call(request).await
-    }
-
-    /// Every ledger entry so far (the writer is finished first so all are committed).
-    fn ledger(&mut self) -> Vec<ledger::Entry> {
-        if let Some(writer) = self.writer.take() {
-            // Keep the app's handle alive: finishing waits only for what was submitted.
-            drop(writer);
-        }
-        let mut log = AuditLog::open(&self.audit_url, AuditOptions::default()).unwrap();
-        let size = log.size().unwrap();
-        (0..size).map(|seq| log.entry(seq).unwrap()).collect()
+        self.call(post_request(path, token, content_type, body))
+            .await
     }
 }
 

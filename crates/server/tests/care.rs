@@ -6,18 +6,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::ops::Deref;
+use std::path::Path;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use model::{Organisation, PersonRecord, Sex};
-use registry::{Change, Registry, RegistryConfig};
+use common::{
+    Answer, GP, HOSPITAL, SOCIAL_CARE, Service, cci_of, change, get_request, post_request,
+};
+use model::PersonRecord;
 use serde_json::{Value, json};
-use server::auth::{Claims, DevKeys, Verifier};
-use server::{AppState, Parts};
-use store::audit::{AuditLog, AuditOptions, AuditWriter};
-use store::{Chunk, NewBatch, Store};
+use store::audit::AuditWriter;
 use tower::ServiceExt;
 
 /// Direct care between a practice, a hospital, a walk-in centre and children's social care;
@@ -69,100 +70,28 @@ fields = ["exists", "lead_practitioner", "lead_agency", "last_contact", "name"]
 "#;
 
 struct Fixture {
-    app: axum::Router,
-    keys: DevKeys,
-    audit_url: String,
-    db: String,
-    agreements: PathBuf,
-    _writer: AuditWriter,
+    service: Service,
     amy: String,
-    dir: tempfile::TempDir,
 }
 
-fn person(org: &str, id: &str, given: &str, family: &str, dob: &str) -> PersonRecord {
-    PersonRecord {
-        source: org.into(),
-        local_id: id.into(),
-        given_name: Some(given.into()),
-        middle_names: None,
-        family_name: Some(family.into()),
-        previous_names: vec![],
-        date_of_birth: Some(dob.parse().unwrap()),
-        sex: Sex::Female,
-        address: Some("12 Elm Road".into()),
-        town: Some("Leeds".into()),
-        postcode: Some("LS11 5AB".into()),
-        uprn: None,
-        identifiers: vec![model::Identifier {
-            kind: model::IdentifierKind::NhsNumber,
-            value: "9434765919".into(),
-            status: Some("01".into()),
-        }],
+impl Deref for Fixture {
+    type Target = Service;
+    fn deref(&self) -> &Service {
+        &self.service
     }
 }
 
-fn keys() -> DevKeys {
-    DevKeys::from_seed([9; 32])
+/// Amy, with the practice's NHS number on every record.
+fn person(org: &str, id: &str, given: &str, family: &str, dob: &str) -> PersonRecord {
+    common::person(org, id, given, family, dob, Some("9434765919"))
 }
 
 /// Opens the service on an existing store, as `kith serve` does at start-up.
 fn open_app(db: &str, agreements: &Path, audit_url: &str) -> (axum::Router, AuditWriter) {
-    let governance = governance::loader::load_state(agreements, Some(agreements)).unwrap();
-    let log = AuditLog::open(
-        audit_url,
-        AuditOptions {
-            signer: Some(ledger::Signer::from_seed([3; 32])),
-            ..AuditOptions::default()
-        },
-    )
-    .unwrap();
-    let reader = AuditLog::open(audit_url, AuditOptions::default()).unwrap();
-    let writer = AuditWriter::start(log);
-    let verifier = Verifier::from_jwks(&keys().jwks(), "https://idp.test", "kith").unwrap();
-    let state = AppState::open(Parts {
-        store_url: db.into(),
-        pool_size: 2,
-        governance,
-        audit: writer.handle().unwrap(),
-        audit_reader: reader,
-        verifier,
-        origin: "kith.test/audit".into(),
-        wake: safeguarding::delivery::Wake::new(),
-    })
-    .unwrap();
-    (server::app(state), writer)
+    common::open_app(db, agreements, agreements, audit_url)
 }
 
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite:{}", dir.path().join("kith.db").display());
-    let mut store = Store::open(&db).unwrap();
-    for (code, name, kind) in [
-        (
-            "GP_B86001",
-            "Beeston Village Surgery",
-            model::AgencyType::Health,
-        ),
-        (
-            "HOSP_RR8",
-            "Leeds Teaching Hospitals",
-            model::AgencyType::Health,
-        ),
-        ("WIC_RYJ", "City Walk-in Centre", model::AgencyType::Health),
-        (
-            "CSC_LA383",
-            "Leeds Children and Families",
-            model::AgencyType::SocialCare,
-        ),
-    ] {
-        store
-            .upsert_organisation(&Organisation {
-                code: code.into(),
-                name: name.into(),
-                agency_type: kind,
-            })
-            .unwrap();
-    }
     // Amy is registered with the practice, known to social care and in hospital now; the
     // walk-in centre has never seen her.
     let records = vec![
@@ -170,94 +99,41 @@ fn fixture() -> Fixture {
         person("CSC_LA383", "C1", "Amy", "Smith", "2014-03-09"),
         person("HOSP_RR8", "H1", "Amy", "Smith", "2014-03-09"),
     ];
-    let batch = store
-        .begin_batch(&NewBatch {
-            file_name: "t.csv".into(),
-            file_sha256: "t".into(),
-            org_code: None,
-            kind: "records".into(),
-            started_at: "2026-01-01T00:00:00Z".into(),
-        })
-        .unwrap();
-    store
-        .apply_chunk(
-            batch.id,
-            &Chunk {
-                last_line: 4,
-                records: records
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, r)| (i as u64 + 2, r, None))
-                    .collect(),
-                ..Chunk::default()
-            },
-        )
-        .unwrap();
-    let mut registry = Registry::open(&mut store, RegistryConfig::default()).unwrap();
-    let change = || Change {
-        actor: "test",
-        at: "2026-01-01T00:00:00Z",
-        reason: Some("same child"),
-    };
-    registry
-        .initial_load(&mut store, change(), &mut |_, _| {})
-        .unwrap();
-    let cci_of = |store: &mut Store, org: &str, id: &str| {
-        store.record(org, id).unwrap().unwrap().cci.unwrap()
-    };
+    let walk_in = ("WIC_RYJ", "City Walk-in Centre", model::AgencyType::Health);
+    let mut seeded = common::seed(
+        &[GP, HOSPITAL, walk_in, SOCIAL_CARE],
+        records,
+        Some("same child"),
+    );
+    let store = &mut seeded.store;
     for (org, id) in [("CSC_LA383", "C1"), ("HOSP_RR8", "H1")] {
-        let amy = cci_of(&mut store, "GP_B86001", "P1");
-        let other = cci_of(&mut store, org, id);
+        let amy = cci_of(store, "GP_B86001", "P1");
+        let other = cci_of(store, org, id);
         if amy != other {
-            registry.merge(&mut store, &amy, &other, change()).unwrap();
+            seeded
+                .registry
+                .merge(store, &amy, &other, change(Some("same child")))
+                .unwrap();
         }
     }
-    let amy = cci_of(&mut store, "GP_B86001", "P1");
-    assert_eq!(amy, cci_of(&mut store, "HOSP_RR8", "H1"));
-    drop(store);
-
-    let agreements = dir.path().join("agreements");
-    std::fs::create_dir_all(&agreements).unwrap();
-    std::fs::write(agreements.join("care.toml"), AGREEMENT).unwrap();
-    let audit_url = format!("sqlite:{}", dir.path().join("audit.db").display());
-    let (app, writer) = open_app(&db, &agreements, &audit_url);
+    let amy = cci_of(store, "GP_B86001", "P1");
+    assert_eq!(amy, cci_of(store, "HOSP_RR8", "H1"));
     Fixture {
-        app,
-        keys: keys(),
-        audit_url,
-        db,
-        agreements,
-        _writer: writer,
+        service: seeded.serve("care.toml", AGREEMENT, None),
         amy,
-        dir,
     }
 }
 
 impl Fixture {
-    fn token(&self, user: &str, org: &str, role: &str) -> String {
-        let now = jiff::Timestamp::now().as_second();
-        self.keys
-            .sign(&Claims {
-                sub: user.into(),
-                org: org.into(),
-                roles: vec![role.into()],
-                team: None,
-                iss: "https://idp.test".into(),
-                aud: "kith".into(),
-                exp: now + 600,
-                iat: now,
-            })
-            .unwrap()
-    }
-
     /// Sends the request and checks the answer left at least one committed ledger entry.
     async fn call(&self, request: Request<Body>) -> (StatusCode, Value) {
         let before = self.ledger_size();
         let what = format!("{} {}", request.method(), request.uri());
-        let response = self.app.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let Answer {
+            status,
+            body: value,
+            ..
+        } = self.send(request).await;
         assert!(
             self.ledger_size() > before,
             "{what} answered {status} without a ledger entry: {value}"
@@ -275,34 +151,22 @@ impl Fixture {
         token: &str,
         headers: &[(&str, &str)],
     ) -> (StatusCode, Value) {
-        let mut request = Request::get(path).header("authorization", format!("Bearer {token}"));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        self.call(request.body(Body::empty()).unwrap()).await
+        self.call(get_request(path, Some(token), headers)).await
     }
 
     async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-        let request = Request::post(path)
-            .header("authorization", format!("Bearer {token}"))
-            .header("content-type", "application/json")
-            .body(Body::from(body.to_string()))
-            .unwrap();
-        self.call(request).await
-    }
-
-    fn ledger_size(&self) -> u64 {
-        AuditLog::open(&self.audit_url, AuditOptions::default())
-            .unwrap()
-            .size()
-            .unwrap()
+        self.call(post_request(
+            path,
+            token,
+            "application/json",
+            body.to_string(),
+        ))
+        .await
     }
 
     /// Every committed ledger entry (each answer waits for its entries' commit).
     fn ledger(&self) -> Vec<ledger::Entry> {
-        let mut log = AuditLog::open(&self.audit_url, AuditOptions::default()).unwrap();
-        let size = log.size().unwrap();
-        (0..size).map(|seq| log.entry(seq).unwrap()).collect()
+        self.committed()
     }
 
     fn summary(&self, purpose: &str) -> String {

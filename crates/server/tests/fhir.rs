@@ -4,21 +4,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+mod common;
+#[path = "../../fhir/tests/python_env/mod.rs"]
+mod python_env;
+
+use std::ops::{Deref, DerefMut};
+use std::path::Path;
+use std::process::Command;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use model::{Identifier, IdentifierKind, Organisation, PersonRecord, Sex};
-use registry::{Change, Registry, RegistryConfig};
+use common::{
+    Answer, GP, HOSPITAL, SOCIAL_CARE, Service, cci_of, change, get_request, person, post_request,
+};
+use python_env::validator;
 use serde_json::{Value, json};
-use server::auth::{Claims, DevKeys, Verifier};
-use server::{AppState, Parts};
-use store::audit::{AuditLog, AuditOptions, AuditWriter};
-use store::{Chunk, NewBatch, Store};
-use tower::ServiceExt;
+use store::Store;
 
 const AGREEMENT: &str = r#"
 id = "ISA-TEST-DIRECT-CARE"
@@ -59,52 +60,23 @@ const CCI: &str = "https://kith.example/Id/cci";
 const FHIR_JSON: &str = "application/fhir+json";
 
 struct Fixture {
-    app: axum::Router,
-    keys: DevKeys,
-    db: String,
-    audit_url: String,
-    writer: Option<AuditWriter>,
+    service: Service,
     amy: String,
     /// A CCI retired by a merge into Amy.
     retired: String,
-    _dir: tempfile::TempDir,
 }
 
-fn person(
-    org: &str,
-    id: &str,
-    given: &str,
-    family: &str,
-    dob: &str,
-    nhs: Option<&str>,
-) -> PersonRecord {
-    PersonRecord {
-        source: org.into(),
-        local_id: id.into(),
-        given_name: Some(given.into()),
-        middle_names: None,
-        family_name: Some(family.into()),
-        previous_names: vec![],
-        date_of_birth: Some(dob.parse().unwrap()),
-        sex: Sex::Female,
-        address: Some("12 Elm Road".into()),
-        town: Some("Leeds".into()),
-        postcode: Some("LS11 5AB".into()),
-        uprn: None,
-        identifiers: nhs
-            .map(|n| {
-                vec![Identifier {
-                    kind: IdentifierKind::NhsNumber,
-                    value: n.into(),
-                    status: Some("01".into()),
-                }]
-            })
-            .unwrap_or_default(),
+impl Deref for Fixture {
+    type Target = Service;
+    fn deref(&self) -> &Service {
+        &self.service
     }
 }
 
-fn cci_of(store: &mut Store, org: &str, id: &str) -> String {
-    store.record(org, id).unwrap().unwrap().cci.unwrap()
+impl DerefMut for Fixture {
+    fn deref_mut(&mut self) -> &mut Service {
+        &mut self.service
+    }
 }
 
 fn fixture() -> Fixture {
@@ -112,34 +84,6 @@ fn fixture() -> Fixture {
 }
 
 fn fixture_with(agreement: &str) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite:{}", dir.path().join("kith.db").display());
-    let mut store = Store::open(&db).unwrap();
-    for (code, name, kind) in [
-        (
-            "GP_B86001",
-            "Beeston Village Surgery",
-            model::AgencyType::Health,
-        ),
-        (
-            "HOSP_RR8",
-            "Leeds Teaching Hospitals",
-            model::AgencyType::Health,
-        ),
-        (
-            "CSC_LA383",
-            "Leeds Children and Families",
-            model::AgencyType::SocialCare,
-        ),
-    ] {
-        store
-            .upsert_organisation(&Organisation {
-                code: code.into(),
-                name: name.into(),
-                agency_type: kind,
-            })
-            .unwrap();
-    }
     let records = vec![
         person(
             "GP_B86001",
@@ -159,50 +103,21 @@ fn fixture_with(agreement: &str) -> Fixture {
             Some("1000000060"),
         ),
     ];
-    let batch = store
-        .begin_batch(&NewBatch {
-            file_name: "t.csv".into(),
-            file_sha256: "t".into(),
-            org_code: None,
-            kind: "records".into(),
-            started_at: "2026-01-01T00:00:00Z".into(),
-        })
-        .unwrap();
-    store
-        .apply_chunk(
-            batch.id,
-            &Chunk {
-                last_line: 4,
-                records: records
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, r)| (i as u64 + 2, r, None))
-                    .collect(),
-                ..Chunk::default()
-            },
-        )
-        .unwrap();
-    let mut registry = Registry::open(&mut store, RegistryConfig::default()).unwrap();
-    let change = |reason| Change {
-        actor: "test",
-        at: "2026-01-01T00:00:00Z",
-        reason,
-    };
-    registry
-        .initial_load(&mut store, change(None), &mut |_, _| {})
-        .unwrap();
-    let amy = cci_of(&mut store, "GP_B86001", "P1");
-    let amy_csc = cci_of(&mut store, "CSC_LA383", "C1");
+    let mut seeded = common::seed(&[GP, HOSPITAL, SOCIAL_CARE], records, None);
+    let store = &mut seeded.store;
+    let amy = cci_of(store, "GP_B86001", "P1");
+    let amy_csc = cci_of(store, "CSC_LA383", "C1");
     // The initial load leaves social care's record as a second person; a steward merges it.
     assert_ne!(amy, amy_csc, "the fixture needs a merge to retire a CCI");
-    registry
-        .merge(&mut store, &amy, &amy_csc, change(Some("same child")))
+    seeded
+        .registry
+        .merge(store, &amy, &amy_csc, change(Some("same child")))
         .unwrap();
-    let survivor = cci_of(&mut store, "GP_B86001", "P1");
+    let survivor = cci_of(store, "GP_B86001", "P1");
     let retired = if survivor == amy { amy_csc } else { amy };
     let amy = survivor;
     safeguarding::publish_flag(
-        &mut store,
+        store,
         safeguarding::PublishFlag {
             cci: amy.clone(),
             kind: "child-protection-plan".into(),
@@ -226,130 +141,34 @@ fn fixture_with(agreement: &str) -> Fixture {
         "2026-01-10T09:00:01Z".parse().unwrap(),
     )
     .unwrap();
-    drop(store);
-
-    let agreements = dir.path().join("agreements");
-    std::fs::create_dir_all(&agreements).unwrap();
-    std::fs::write(agreements.join("direct-care.toml"), agreement).unwrap();
-    let state_dir = dir.path().join("state");
-    std::fs::create_dir_all(&state_dir).unwrap();
-    std::fs::write(
-        state_dir.join("state.json"),
-        json!({"consents": [{
-            "id": "CONSENT-1", "version": 1, "child": amy,
-            "given_by": {"kind": "parent", "name": "Jo Smith", "parental_responsibility": true},
-            "date": "2025-11-01",
-            "provisions": [
-                {"type": "permit", "purposes": ["early_help"], "recipients": ["CSC_LA383"]},
-                {"type": "deny", "purposes": ["research_planning"]}
-            ]
-        }]})
-        .to_string(),
-    )
-    .unwrap();
-    let governance = governance::loader::load_state(&state_dir, Some(&agreements)).unwrap();
-    let audit_url = format!("sqlite:{}", dir.path().join("audit.db").display());
-    let log = AuditLog::open(
-        &audit_url,
-        AuditOptions {
-            signer: Some(ledger::Signer::from_seed([3; 32])),
-            ..AuditOptions::default()
-        },
-    )
-    .unwrap();
-    let reader = AuditLog::open(&audit_url, AuditOptions::default()).unwrap();
-    let writer = AuditWriter::start(log);
-    let keys = DevKeys::from_seed([9; 32]);
-    let verifier = Verifier::from_jwks(&keys.jwks(), "https://idp.test", "kith").unwrap();
-    let state = AppState::open(Parts {
-        store_url: db.clone(),
-        pool_size: 2,
-        governance,
-        audit: writer.handle().unwrap(),
-        audit_reader: reader,
-        verifier,
-        origin: "kith.test/audit".into(),
-        wake: safeguarding::delivery::Wake::new(),
-    })
-    .unwrap();
+    let state = json!({"consents": [{
+        "id": "CONSENT-1", "version": 1, "child": amy,
+        "given_by": {"kind": "parent", "name": "Jo Smith", "parental_responsibility": true},
+        "date": "2025-11-01",
+        "provisions": [
+            {"type": "permit", "purposes": ["early_help"], "recipients": ["CSC_LA383"]},
+            {"type": "deny", "purposes": ["research_planning"]}
+        ]
+    }]});
     Fixture {
-        app: server::app(state),
-        keys,
-        db,
-        audit_url,
-        writer: Some(writer),
+        service: seeded.serve("direct-care.toml", agreement, Some(&state)),
         amy,
         retired,
-        _dir: dir,
     }
-}
-
-struct Answer {
-    status: StatusCode,
-    content_type: String,
-    body: Value,
 }
 
 impl Fixture {
-    fn token(&self, user: &str, org: &str, role: &str) -> String {
-        let now = jiff::Timestamp::now().as_second();
-        self.keys
-            .sign(&Claims {
-                sub: user.into(),
-                org: org.into(),
-                roles: vec![role.into()],
-                team: None,
-                iss: "https://idp.test".into(),
-                aud: "kith".into(),
-                exp: now + 600,
-                iat: now,
-            })
-            .unwrap()
-    }
-
     async fn call(&self, request: Request<Body>) -> Answer {
-        let response = self.app.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer {
-            status,
-            content_type,
-            body,
-        }
+        self.send(request).await
     }
 
     async fn get(&self, path: &str, token: Option<&str>, headers: &[(&str, &str)]) -> Answer {
-        let mut request = Request::get(path);
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        self.call(request.body(Body::empty()).unwrap()).await
+        self.call(get_request(path, token, headers)).await
     }
 
     async fn post(&self, path: &str, token: &str, content_type: &str, body: &Value) -> Answer {
-        let request = Request::post(path)
-            .header("authorization", format!("Bearer {token}"))
-            .header("content-type", content_type)
-            .body(Body::from(body.to_string()))
-            .unwrap();
-        self.call(request).await
-    }
-
-    /// Every ledger entry so far.
-    fn ledger(&mut self) -> Vec<ledger::Entry> {
-        drop(self.writer.take());
-        let mut log = AuditLog::open(&self.audit_url, AuditOptions::default()).unwrap();
-        let size = log.size().unwrap();
-        (0..size).map(|seq| log.entry(seq).unwrap()).collect()
+        self.call(post_request(path, token, content_type, body.to_string()))
+            .await
     }
 
     /// The notifications queued for Leeds children's social care.
@@ -1236,97 +1055,6 @@ async fn audit_events_are_for_information_governance_only() {
 // ---------------------------------------------------------------------------------------------
 // Independent validation of the server's FHIR JSON
 // ---------------------------------------------------------------------------------------------
-
-const PACKAGES: [&str; 2] = ["fhir.resources==6.2.2", "pydantic==1.10.27"];
-const VENV_NAME: &str = "fhir-validator-venv-fhir.resources-6.2.2";
-
-fn target_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(dir);
-    }
-    let exe = std::env::current_exe().unwrap();
-    exe.ancestors()
-        .nth(3)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
-}
-
-fn run(command: &mut Command) -> Result<Output, String> {
-    let shown = format!("{command:?}");
-    let output = command
-        .output()
-        .map_err(|e| format!("could not run {shown}: {e}"))?;
-    if output.status.success() {
-        Ok(output)
-    } else {
-        Err(format!(
-            "{shown} failed ({}):\n{}{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
-}
-
-fn models_ready(python: &Path) -> bool {
-    Command::new(python)
-        .args([
-            "-c",
-            "import fhir.resources as f; assert f.__fhir_version__ == '4.0.1'",
-        ])
-        .output()
-        .is_ok_and(|output| output.status.success())
-}
-
-/// The same pinned virtual environment the `fhir` crate's validation test builds.
-fn install() -> Result<PathBuf, String> {
-    let venv = target_dir().join(VENV_NAME);
-    let python = venv.join("bin").join("python");
-    if models_ready(&python) {
-        return Ok(python);
-    }
-    let base_python = std::env::var("KITH_PYTHON").unwrap_or_else(|_| "python3".to_string());
-    run(Command::new(&base_python)
-        .args(["-m", "venv", "--clear"])
-        .arg(&venv))?;
-    run(Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--quiet",
-        ])
-        .args(PACKAGES))?;
-    if models_ready(&python) {
-        Ok(python)
-    } else {
-        Err(format!(
-            "installed {PACKAGES:?} into {} but the models do not load",
-            venv.display()
-        ))
-    }
-}
-
-fn validator() -> Option<PathBuf> {
-    static INSTALLED: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    match INSTALLED.get_or_init(install) {
-        Ok(python) => Some(python.clone()),
-        Err(why) if std::env::var("KITH_REQUIRE_FHIR_VALIDATION").as_deref() == Ok("1") => {
-            panic!(
-                "KITH_REQUIRE_FHIR_VALIDATION=1 but the FHIR validator could not be installed: {why}"
-            )
-        }
-        Err(why) => {
-            use std::io::Write;
-            let message = format!(
-                "skipping FHIR validation (set KITH_REQUIRE_FHIR_VALIDATION=1 to make this fail): {why}\n"
-            );
-            let _ = std::io::stderr().write_all(message.as_bytes());
-            None
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_servers_fhir_json_is_valid_r4() {
