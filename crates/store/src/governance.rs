@@ -72,23 +72,7 @@ impl Store {
         &mut self,
         work: impl FnOnce(&mut GovernanceConn<'_>) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        self.conn.begin()?;
-        let backend = self.backend;
-        let mut tx = GovernanceConn {
-            conn: self.conn.as_mut(),
-            backend,
-        };
-        match work(&mut tx) {
-            Ok(value) => {
-                self.conn.commit()?;
-                Ok(value)
-            }
-            Err(error) => {
-                // The original error matters more than a failed rollback.
-                let _ = self.conn.rollback();
-                Err(error)
-            }
-        }
+        self.transaction(|conn, backend| work(&mut GovernanceConn { conn, backend }))
     }
 
     /// Governance operations outside a transaction (reads, or single statements).

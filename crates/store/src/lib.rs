@@ -150,6 +150,27 @@ impl Store {
         Ok(store)
     }
 
+    /// Runs `work` on this connection in one transaction: committed if it returns `Ok`, rolled
+    /// back otherwise. The registry, safeguarding and governance operations all go through it.
+    pub(crate) fn transaction<T, E: From<StoreError>>(
+        &mut self,
+        work: impl FnOnce(&mut dyn sql::Conn, Backend) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        self.conn.begin()?;
+        let backend = self.backend;
+        match work(self.conn.as_mut(), backend) {
+            Ok(value) => {
+                self.conn.commit()?;
+                Ok(value)
+            }
+            Err(error) => {
+                // The original error matters more than a failed rollback.
+                let _ = self.conn.rollback();
+                Err(error)
+            }
+        }
+    }
+
     /// The engine this store runs on.
     pub fn backend(&self) -> Backend {
         self.backend

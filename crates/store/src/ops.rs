@@ -586,21 +586,8 @@ impl Store {
         linked_at: &str,
         reason: Option<&str>,
     ) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO person_links (record_id, cci, link_kind, linked_at, reason)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (record_id) DO UPDATE SET cci = excluded.cci,
-                 link_kind = excluded.link_kind, linked_at = excluded.linked_at,
-                 reason = excluded.reason",
-            &[
-                Param::Int(record_id),
-                cci.into(),
-                if manual { "manual" } else { "auto" }.into(),
-                linked_at.into(),
-                reason.into(),
-            ],
-        )?;
-        Ok(())
+        self.registry()
+            .link(record_id, cci, manual, linked_at, reason)
     }
 
     /// The `(org, local id)` of every record linked to a person.

@@ -177,23 +177,7 @@ impl Store {
         &mut self,
         work: impl FnOnce(&mut SafeguardingConn<'_>) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        self.conn.begin()?;
-        let backend = self.backend;
-        let mut tx = SafeguardingConn {
-            conn: self.conn.as_mut(),
-            backend,
-        };
-        match work(&mut tx) {
-            Ok(value) => {
-                self.conn.commit()?;
-                Ok(value)
-            }
-            Err(error) => {
-                // The original error matters more than a failed rollback.
-                let _ = self.conn.rollback();
-                Err(error)
-            }
-        }
+        self.transaction(|conn, backend| work(&mut SafeguardingConn { conn, backend }))
     }
 
     /// Safeguarding operations outside a transaction (reads, or single statements).
