@@ -76,17 +76,11 @@ impl Registry {
         let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
         let inputs = records.iter().map(to_input).collect();
         drop(records);
-        let link_config = LinkConfig {
-            mode: Mode::LinkAndDedupe,
-            threshold: self.config.possible_probability,
-            max_block: self.config.max_block,
-            model: self.model().map(|m| m.model.clone()),
-            nicknames: self.config.nicknames.clone(),
-            train: self.config.train,
-            seed: self.config.train.seed,
-            ..LinkConfig::default()
-        };
-        let output = linkage::link(inputs, &link_config, &mut |_| {});
+        let output = linkage::link(
+            inputs,
+            &self.link_config(self.model().map(|m| m.model.clone())),
+            &mut |_| {},
+        );
         let data = &output.data;
         let comparer = Comparer {
             data,
@@ -230,18 +224,23 @@ impl Registry {
         }
         let inputs = records.iter().map(to_input).collect();
         drop(records);
-        let link_config = LinkConfig {
+        let output = linkage::link(inputs, &self.link_config(None), &mut |_| {});
+        self.save_model(store, &output, change, change.reason.unwrap_or("retrained"))
+    }
+
+    /// How the batch engine links for the registry: every pair down to `possible` is scored
+    /// (the grades are applied afterwards), with `model` or a newly trained one.
+    fn link_config(&self, model: Option<linkage::Model>) -> LinkConfig {
+        LinkConfig {
             mode: Mode::LinkAndDedupe,
             threshold: self.config.possible_probability,
             max_block: self.config.max_block,
-            model: None,
+            model,
             nicknames: self.config.nicknames.clone(),
             train: self.config.train,
             seed: self.config.train.seed,
             ..LinkConfig::default()
-        };
-        let output = linkage::link(inputs, &link_config, &mut |_| {});
-        self.save_model(store, &output, change, change.reason.unwrap_or("retrained"))
+        }
     }
 
     /// Saves a run's model with its prior and the population's name counts as a new version,

@@ -84,7 +84,7 @@ pub(crate) struct Evaluation {
 
 /// Sets the incoming record's name frequencies from the model's population, as the batch
 /// engine would have seen them.
-fn set_frequencies(
+pub(crate) fn set_frequencies(
     data: &mut Dataset,
     conn: &mut RegistryConn<'_>,
     model: &LoadedModel,

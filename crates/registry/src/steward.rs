@@ -318,17 +318,7 @@ impl Registry {
             vec![to_input(&record), to_input(&candidate)],
             &self.config.nicknames,
         );
-        let population = model.population.max(1) as f64;
-        if let Some(first) = data.records.first().cloned() {
-            for (field, name) in [("given", first.given), ("family", first.family)] {
-                if let Some(index) = name
-                    && let Some(info) = data.names.get_mut(index as usize)
-                {
-                    let count = conn.name_count(model.version, field, &info.full)?;
-                    info.frequency = count.max(1) as f64 / population;
-                }
-            }
-        }
+        crate::matcher::set_frequencies(&mut data, &mut conn, model)?;
         let comparer = Comparer {
             data: &data,
             nicknames: &self.config.nicknames,
