@@ -66,6 +66,18 @@ pub(crate) fn entry(
     }
 }
 
+/// An entry recording something the caller was permitted to do or see.
+pub(crate) fn permitted_entry(
+    principal: &Principal,
+    kind: EventKind,
+    subject: Option<&str>,
+    details: Value,
+) -> Entry {
+    let mut e = entry(principal, kind, subject, details);
+    e.decision = Some(ledger::Decision::Permit);
+    e
+}
+
 /// The authenticated caller. A failed authentication is recorded in the ledger.
 pub(crate) struct Caller(pub Principal);
 
@@ -751,12 +763,7 @@ pub(crate) async fn post_records(
             "send `Content-Type: application/json` (an array) or `application/x-ndjson` (got `{content_type}`)"
         )));
     };
-    if !principal.role.contains("system") && principal.role != "data_steward" {
-        return Err(ApiError::Forbidden {
-            message: format!("role `{}` may not submit agency records", principal.role),
-            reasons: vec!["records come from an agency system (role `agency_system`)".into()],
-        });
-    }
+    require_role(&principal, &["agency_system", "data_steward"])?;
     blocking(&state, move |services| {
         let options = ingest::ReadOptions {
             org: Some(principal.org.clone()),
@@ -823,11 +830,10 @@ pub(crate) async fn post_records(
                 }));
             }
         }
-        let mut e = entry(&principal, EventKind::AdminChange, None, json!({
+        let mut e = permitted_entry(&principal, EventKind::AdminChange, None, json!({
             "records_submitted": linked.len(), "entries_and_relationships": stored_later,
             "issues": issues.len(),
         }));
-        e.decision = Some(ledger::Decision::Permit);
         e.reasons = vec!["an agency's own records, and the identifiers Kith gave them".into()];
         record_entries(services, vec![e])?;
         Ok(Json(json!({
@@ -941,10 +947,9 @@ async fn review_decision(
                 registry.reject_review(store, id, change).map(|()| None)
             }
         })?;
-        let mut e = entry(&principal, EventKind::IdentityChange, result.as_deref(), json!({
+        let e = permitted_entry(&principal, EventKind::IdentityChange, result.as_deref(), json!({
             "review": id, "accepted": accept, "reason": body.reason,
         }));
-        e.decision = Some(ledger::Decision::Permit);
         record_entries(services, vec![e])?;
         Ok(Json(json!({ "review": id, "status": if accept { "accepted" } else { "rejected" }, "cci": result })))
     })

@@ -43,7 +43,7 @@ use store::{Holding, Store, StoreError};
 
 use crate::api::{
     Caller, blocking, entry, governed_person, held_relationships, json_body, now, parse_purpose,
-    record_entries, require_role, resolve,
+    permitted_entry, record_entries, require_role, resolve,
 };
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -477,7 +477,7 @@ pub(crate) async fn post_consent(
                     consent.id, consent.version
                 )));
             }
-            let mut e = entry(
+            let mut e = permitted_entry(
                 &principal,
                 EventKind::ConsentChange,
                 Some(&cci),
@@ -487,7 +487,6 @@ pub(crate) async fn post_consent(
                     "provisions": to_json(&consent.provisions)?,
                 }),
             );
-            e.decision = Some(ledger::Decision::Permit);
             e.reasons = vec![
                 format!("consent {key} recorded"),
                 format!("consenter may consent: {why}"),
@@ -583,7 +582,7 @@ pub(crate) async fn withdraw_consent(
                     )));
                 }
             }
-            let mut e = entry(
+            let mut e = permitted_entry(
                 &principal,
                 EventKind::ConsentChange,
                 Some(&cci),
@@ -592,7 +591,6 @@ pub(crate) async fn withdraw_consent(
                     "reason": body.reason,
                 }),
             );
-            e.decision = Some(ledger::Decision::Permit);
             e.reasons = vec![format!("consent {id} withdrawn on {date}")];
             Ok(((), vec![e]))
         })?;
@@ -899,13 +897,12 @@ pub(crate) async fn break_glass_alerts(
                 Ok(v)
             })
             .collect::<ApiResult<_>>()?;
-        let mut e = entry(
+        let e = permitted_entry(
             &principal,
             EventKind::Access,
             None,
             json!({"privacy_alerts": list.len()}),
         );
-        e.decision = Some(ledger::Decision::Permit);
         record_entries(services, vec![e])?;
         Ok(Json(json!({ "alerts": list })))
     })
@@ -1036,13 +1033,12 @@ pub(crate) async fn break_glass_unreviewed(
                 .filter(|u| principal.role != "privacy_officer" || u.org == principal.org)
                 .map(|u| to_json(&u))
                 .collect::<ApiResult<_>>()?;
-        let mut e = entry(
+        let e = permitted_entry(
             &principal,
             EventKind::Access,
             None,
             json!({"unreviewed_break_glass": waiting.len()}),
         );
-        e.decision = Some(ledger::Decision::Permit);
         record_entries(services, vec![e])?;
         Ok(Json(json!({ "unreviewed": waiting })))
     })
@@ -1196,23 +1192,20 @@ pub(crate) async fn not_shared_report(
         let mut entries: Vec<Entry> = children
             .iter()
             .map(|child| {
-                let mut e = entry(
+                permitted_entry(
                     &principal,
                     EventKind::Access,
                     Some(child),
                     json!({"not_shared_report": true}),
-                );
-                e.decision = Some(ledger::Decision::Permit);
-                e
+                )
             })
             .collect();
-        let mut summary = entry(
+        let summary = permitted_entry(
             &principal,
             EventKind::Access,
             None,
             json!({"not_shared_report": true, "decisions": records.len()}),
         );
-        summary.decision = Some(ledger::Decision::Permit);
         entries.push(summary);
         record_entries(services, entries)?;
         Ok(Json(json!({
@@ -1661,23 +1654,20 @@ pub(crate) async fn notifications(
         let mut entries: Vec<Entry> = children
             .iter()
             .map(|child| {
-                let mut e = entry(
+                permitted_entry(
                     &principal,
                     EventKind::Access,
                     Some(child),
                     json!({"notification_inbox": true}),
-                );
-                e.decision = Some(ledger::Decision::Permit);
-                e
+                )
             })
             .collect();
-        let mut summary = entry(
+        let summary = permitted_entry(
             &principal,
             EventKind::Access,
             None,
             json!({"notification_inbox": true, "after": after, "notifications": list.len()}),
         );
-        summary.decision = Some(ledger::Decision::Permit);
         entries.push(summary);
         record_entries(services, entries)?;
         let next = rows.last().map_or(after, |n| n.id);

@@ -45,7 +45,7 @@ use store::{Holding, RegistryRecord};
 
 use crate::api::{
     Caller, GovernedPerson, HolderDecisions, decide_for_holders, entry, governed_person, now,
-    parse_purpose, record_entries, require_role, resolve,
+    parse_purpose, permitted_entry, record_entries, require_role, resolve,
 };
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -1317,13 +1317,12 @@ async fn search_audit_events(
             .filter(|e| e.actor_org != principal.org || e.kind != EventKind::Access)
             .map(|e| Resource::AuditEvent(audit_event(e, &current, &services.origin)))
             .collect();
-        let mut e = entry(
+        let e = permitted_entry(
             &principal,
             EventKind::Access,
             Some(&current),
             json!({"fhir": "AuditEvent.search", "subject_access_report": true, "entries": events.len()}),
         );
-        e.decision = Some(ledger::Decision::Permit);
         record_entries(services, vec![e])?;
         Ok(Bundle::searchset(&base, events))
     })
@@ -1788,13 +1787,12 @@ async fn transaction(
                 responses.insert(write.index, response);
                 cci_of_entry.insert(write.index, outcome.cci.clone());
             }
-            let mut e = entry(
+            let mut e = permitted_entry(
                 &principal,
                 EventKind::AdminChange,
                 None,
                 json!({"fhir": "transaction", "records_submitted": linked.len()}),
             );
-            e.decision = Some(ledger::Decision::Permit);
             e.reasons =
                 vec!["an agency's own records, and the identifiers Kith gave them".into()];
             audit.push(e);
@@ -1832,7 +1830,7 @@ async fn transaction(
                 })
                 .map_err(safeguarding_error)?;
             queued += recorded.notifications.len();
-            let mut e = entry(
+            let mut e = permitted_entry(
                 &principal,
                 EventKind::AdminChange,
                 Some(&cci),
@@ -1842,7 +1840,6 @@ async fn transaction(
                     "notifications": recorded.notifications,
                 }),
             );
-            e.decision = Some(ledger::Decision::Permit);
             e.reasons = vec!["an agency reports its own attendance".into()];
             audit.push(e);
             // The flags go back to the attending system only as governance allows.
