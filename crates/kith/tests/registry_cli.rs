@@ -105,20 +105,29 @@ fn ingest_links_and_a_steward_works_the_registry() {
     let person = ws.json(&["registry", "person", &first_cci, "--json"]);
     assert_eq!(person["cci"], first_cci.as_str());
     assert!(person["history"][0]["kind"] == "created", "{person}");
-    let nhs = person["identifiers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["system"] == "https://fhir.nhs.uk/Id/nhs-number")
-        .map(|i| i["value"].as_str().unwrap().to_string());
-    if let Some(nhs) = nhs {
-        let xref = ws.json(&[
-            "xref",
-            &format!("https://fhir.nhs.uk/Id/nhs-number|{nhs}"),
-            "--json",
-        ]);
-        assert_eq!(xref["cci"], first_cci.as_str());
-    }
+    // The cross-reference from a verified NHS number back to its person: the first person in
+    // the export who has one (the synthetic GP records nearly all do).
+    let (holder, nhs) = before
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap().to_string())
+        .take(200)
+        .find_map(|cci| {
+            let p = ws.json(&["registry", "person", &cci, "--json"]);
+            p["identifiers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["system"] == "https://fhir.nhs.uk/Id/nhs-number")
+                .map(|i| (cci.clone(), i["value"].as_str().unwrap().to_string()))
+        })
+        .expect("some person has an NHS number");
+    let xref = ws.json(&[
+        "xref",
+        &format!("https://fhir.nhs.uk/Id/nhs-number|{nhs}"),
+        "--json",
+    ]);
+    assert_eq!(xref["cci"], holder.as_str());
     let unknown = ws.kith(&["xref", "https://fhir.nhs.uk/Id/nhs-number|9434765919"]);
     assert!(!unknown.status.success());
     assert!(
